@@ -1,0 +1,94 @@
+"""Fetch a finished video into local storage: gateway URLs expire, and Gradio must get a local path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import httpx
+import stamina
+
+from .errors import DownloadError
+
+__all__ = ["MAX_VIDEO_BYTES", "download_video"]
+
+MAX_VIDEO_BYTES = 512 * 1024 * 1024
+_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=10.0, pool=10.0)
+_VIDEO_TYPES = ("video/", "application/octet-stream", "binary/octet-stream", "application/mp4")
+
+
+def _looks_like_mp4(head: bytes) -> bool:
+    return len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+async def download_video(
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int = MAX_VIDEO_BYTES,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Path:
+    """Download *url* (http(s) or file://) to *dest*, checking type and size; returns *dest*."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        source = Path(urllib.request.url2pathname(parsed.path))
+        if not source.is_file():
+            raise DownloadError(f"The rendered video {source.name} is missing")
+        if source.resolve() != dest.resolve():
+            shutil.move(str(source), dest)
+        return dest
+    if parsed.scheme not in ("http", "https"):
+        raise DownloadError("The gateway returned a video address that is not a web URL")
+
+    fd, tmp_name = tempfile.mkstemp(prefix=".video-", suffix=".mp4", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        async with httpx.AsyncClient(timeout=_TIMEOUT, transport=transport, follow_redirects=True) as client:
+            async for attempt in stamina.retry_context(on=_retryable, attempts=4, timeout=120.0, wait_max=8.0):
+                with attempt:
+                    await _fetch(client, url, tmp, max_bytes)
+        tmp.replace(dest)
+    except DownloadError:
+        raise
+    except httpx.HTTPStatusError as exc:
+        raise DownloadError(f"The video could not be downloaded (HTTP {exc.response.status_code}); the gateway link may have expired") from None
+    except httpx.HTTPError as exc:
+        raise DownloadError(f"The video could not be downloaded ({type(exc).__name__})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+async def _fetch(client: httpx.AsyncClient, url: str, tmp: Path, max_bytes: int) -> None:
+    async with client.stream("GET", url) as response:
+        response.raise_for_status()
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind and not kind.startswith(_VIDEO_TYPES):
+            raise DownloadError(f"The gateway's result is not a video (content type {kind})")
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
+        size = 0
+        with tmp.open("wb") as fh:
+            async for chunk in response.aiter_bytes():
+                if size == 0 and not kind.startswith("video/") and not _looks_like_mp4(chunk[:12]):
+                    raise DownloadError("The gateway's result is not an MP4 video")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
+                fh.write(chunk)
+    if size == 0:
+        raise DownloadError("The gateway's video was empty")

@@ -1,0 +1,174 @@
+"""The one exception tree of the app; every message is written for the person using it.
+
+    AvatarDemoError
+    ├── ConfigError            a key or setting is missing or malformed (names the variable)
+    ├── InputError             the photo, voice clip or form values were refused
+    ├── GatewayError           the gateway answered with a refusal
+    │   ├── AuthError          bad or missing key, expired token
+    │   ├── QuotaError         out of credit, arrears, no access to the model
+    │   ├── RequestRejected    invalid parameters or content blocked by policy
+    │   ├── NotFound           the task or resource does not exist
+    │   ├── UnexpectedReply    the reply could not be understood (unknown status word, bad JSON)
+    │   ├── RateLimited        too many requests; retry later
+    │   ├── CapacityError      too many tasks in flight; wait, then try again
+    │   └── ServerError        the gateway failed (5xx, maintenance)
+    ├── GatewayUnreachable     no answer: connection refused, dropped, timed out
+    ├── AmbiguousCreate        a create got no clear answer on a gateway that cannot be asked
+    ├── TaskFailed             the remote job ran and failed
+    ├── PollTimeout            the deadline passed; carries the task id to resume with
+    └── DownloadError          the finished video could not be fetched
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousCreate",
+    "AuthError",
+    "AvatarDemoError",
+    "CapacityError",
+    "ConfigError",
+    "DownloadError",
+    "GatewayError",
+    "GatewayUnreachable",
+    "InputError",
+    "NotFound",
+    "PollTimeout",
+    "QuotaError",
+    "RateLimited",
+    "RequestRejected",
+    "ServerError",
+    "TaskFailed",
+    "UnexpectedReply",
+]
+
+
+class AvatarDemoError(Exception):
+    """Base of every error the app raises on purpose; str() is safe to show a user."""
+
+
+class ConfigError(AvatarDemoError):
+    """A required setting or key is missing or malformed."""
+
+
+class InputError(AvatarDemoError):
+    """The user's media or form input was refused."""
+
+
+class GatewayError(AvatarDemoError):
+    """A gateway answered, and the answer was a refusal."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        code = f" ({self.code})" if self.code not in (None, "") else ""
+        hint = f" — {self.hint}" if self.hint else ""
+        return f"{self.provider}: {self.message}{code}{hint}"
+
+
+class AuthError(GatewayError):
+    """The key was missing, wrong, disabled or expired."""
+
+
+class QuotaError(GatewayError):
+    """The account cannot pay for, or may not use, this model."""
+
+
+class RequestRejected(GatewayError):
+    """The request was invalid or its content was blocked."""
+
+
+class NotFound(GatewayError):
+    """The task (or route) does not exist on the gateway."""
+
+
+class UnexpectedReply(GatewayError):
+    """The gateway's reply did not match its documented contract."""
+
+
+class RateLimited(GatewayError):
+    """Too many requests; safe to retry after a pause."""
+
+    retryable = True
+
+
+class CapacityError(GatewayError):
+    """Too many tasks in flight on the account; wait, then try again."""
+
+    retryable = True
+
+
+class ServerError(GatewayError):
+    """The gateway failed on its side; safe to retry a read."""
+
+    retryable = True
+
+
+class GatewayUnreachable(AvatarDemoError):
+    """No usable answer arrived: connection refused, dropped or timed out."""
+
+    retryable = True
+
+    def __init__(self, provider: str, detail: str) -> None:
+        self.provider = provider
+        super().__init__(f"{provider}: could not reach the gateway ({detail})")
+
+
+class AmbiguousCreate(AvatarDemoError):
+    """A create may or may not have reached a gateway that has no way to look it up.
+
+    It is never re-sent: a second create could charge the user twice.
+    """
+
+    def __init__(self, provider: str, detail: str) -> None:
+        self.provider = provider
+        super().__init__(
+            f"{provider}: the create request got no clear answer ({detail}). It was not re-sent, so you "
+            f"are not charged twice; check your {provider} dashboard before trying again"
+        )
+
+
+class TaskFailed(AvatarDemoError):
+    """The remote task ran and ended in failure."""
+
+    def __init__(self, provider: str, task_id: str, reason: str) -> None:
+        self.provider = provider
+        self.task_id = task_id
+        self.reason = reason
+        super().__init__(f"{provider}: task {task_id} failed: {reason}")
+
+
+class PollTimeout(AvatarDemoError, TimeoutError):
+    """The overall deadline passed while the task was still running."""
+
+    def __init__(self, provider: str, task_id: str, waited_s: float) -> None:
+        self.provider = provider
+        self.task_id = task_id
+        self.waited_s = waited_s
+        super().__init__(
+            f"{provider}: task {task_id} still not finished after {waited_s:.0f} s; "
+            f"it may still complete: resume it later with task id {task_id}"
+        )
+
+
+class DownloadError(AvatarDemoError):
+    """The finished video could not be downloaded or was not a video."""

@@ -1,0 +1,56 @@
+"""Media preparation: pure functions that make a photo and a voice clip acceptable to the gateways."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import PreparedAudio, prepare_audio
+from .image import PreparedImage, prepare_image
+
+__all__ = ["PreparedAudio", "PreparedImage", "PreparedMedia", "prepare_audio", "prepare_image", "prepare_media"]
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """Both prepared inputs of one generation."""
+
+    image: PreparedImage
+    audio: PreparedAudio
+
+    @property
+    def changes(self) -> list[str]:
+        """Every change made, labelled by input."""
+        return [f"Photo: {c}" for c in self.image.changes] + [f"Voice: {c}" for c in self.audio.changes]
+
+
+async def prepare_media(
+    image: str | os.PathLike[str],
+    audio: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    start: float = 0.0,
+    max_seconds: float = 60.0,
+) -> PreparedMedia:
+    """Prepare photo and voice side by side; on any refusal nothing is left in *out_dir*.
+
+    The two run in threads at once: ffmpeg and Pillow's decoders both release the GIL.
+    """
+    out = Path(out_dir)
+    created = not out.exists()
+    image_task = asyncio.to_thread(prepare_image, image, out)
+    audio_task = asyncio.to_thread(prepare_audio, audio, out, start=start, max_seconds=max_seconds)
+    results = await asyncio.gather(image_task, audio_task, return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        for result in results:
+            if not isinstance(result, BaseException):
+                result.path.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise failures[0]
+    image_result, audio_result = results
+    return PreparedMedia(image=image_result, audio=audio_result)  # type: ignore[arg-type]

@@ -1,0 +1,72 @@
+"""Find an ffmpeg binary (system first, then the one shipped in the imageio-ffmpeg wheel) and run it."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["configure_pydub", "ffmpeg_exe", "probe_duration", "run_ffmpeg"]
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg to use: AVATAR_FFMPEG, else `ffmpeg` on PATH, else the wheel's binary.
+
+    Nothing here needs ffprobe: every decode goes through ffmpeg itself, so the wheel's
+    ffmpeg-only build is enough.
+    """
+    explicit = os.environ.get("AVATAR_FFMPEG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"AVATAR_FFMPEG points at {explicit!r}, which is not a file")
+        return explicit
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - requirements.txt installs it
+        raise ConfigError(
+            "ffmpeg was not found: install it (apt-get install ffmpeg) or "
+            "`pip install imageio-ffmpeg`, or set AVATAR_FFMPEG to its path"
+        ) from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def configure_pydub() -> None:
+    # pydub's export shells out to AudioSegment.converter; point it at the same binary.
+    from pydub import AudioSegment
+
+    AudioSegment.converter = ffmpeg_exe()
+
+
+def run_ffmpeg(
+    args: list[str], *, input_bytes: bytes | None = None, timeout: float = 600.0
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with *args*; returns the completed process (the caller checks returncode)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    return subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
+        cmd,
+        input=input_bytes,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        stdin=None if input_bytes is not None else subprocess.DEVNULL,
+    )
+
+
+def probe_duration(stderr: str) -> float | None:
+    """The container duration ffmpeg prints for its first input, if it printed one."""
+    match = _DURATION.search(stderr)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

@@ -1,0 +1,52 @@
+"""When to poll next and how long to wait for capacity: pure functions, no sleeping."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+__all__ = ["CapacityPolicy", "PollSchedule"]
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Quick polls at first, spaced in proportion to the task's age after that.
+
+    With a gap of f/(1-f) × age, a result is seen at most a fraction *f* of the task's age
+    (counted when the result is seen) after it is ready, and never later than *floor_s*
+    for young tasks: latency ≤ max(floor_s, f × age).
+    """
+
+    floor_s: float = 1.0
+    fraction: float = 0.1
+    ceiling_s: float = 30.0
+    #: Gateway jobs never finish within their first moments; the first poll can wait this long.
+    first_s: float = 1.0
+
+    def next_delay(self, age_s: float) -> float:
+        """Seconds to wait before the next poll of a task that is *age_s* old."""
+        if age_s <= 0:
+            return self.first_s
+        grown = age_s * self.fraction / (1.0 - self.fraction)
+        return min(self.ceiling_s, max(self.floor_s, grown))
+
+    def scaled(self, factor: float) -> PollSchedule:
+        """The same schedule with every duration multiplied (time-scaled simulations)."""
+        return PollSchedule(self.floor_s * factor, self.fraction, self.ceiling_s * factor, self.first_s * factor)
+
+
+@dataclass(frozen=True)
+class CapacityPolicy:
+    """How long to wait and retry when the account has too many tasks in flight (Kling 1303)."""
+
+    attempts: int = 6
+    initial_s: float = 2.0
+    maximum_s: float = 60.0
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Wait before re-sending create number *attempt* (1-based) after a capacity refusal."""
+        if retry_after is not None:
+            return min(self.maximum_s, retry_after)
+        base = min(self.maximum_s, self.initial_s * 2 ** (attempt - 1))
+        return base * (1 + random.uniform(-self.jitter, self.jitter))  # noqa: S311 - jitter, not crypto

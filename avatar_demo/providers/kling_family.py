@@ -1,0 +1,261 @@
+"""What the official Kling API and its pass-through resellers (CometAPI, KKIAI) share."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..config import ProviderConfig
+from ..errors import (
+    AuthError,
+    CapacityError,
+    GatewayError,
+    NotFound,
+    QuotaError,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+    UnexpectedReply,
+)
+from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult, parse_status
+from .http import GatewayHTTP, ReadRetry, retry_after_seconds, status_error
+
+__all__ = ["KLING_CODES", "KLING_STATUS", "KlingFamily", "kling_error", "parse_kling_task"]
+
+KLING_STATUS = {
+    "submitted": Status.QUEUED,
+    "processing": Status.RUNNING,
+    "succeed": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+}
+
+#: Kling's business codes: (error class, what happened, what the user can do).
+KLING_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
+    1000: (AuthError, "authentication failed", "check the API key"),
+    1001: (AuthError, "the Authorization header is empty", "set the API key"),
+    1002: (AuthError, "the key or token is invalid", "check the API key"),
+    1003: (AuthError, "the token is not yet valid", "check this machine's clock"),
+    1004: (AuthError, "the token has expired", "check this machine's clock"),
+    1100: (QuotaError, "account exception", "check the account in the Kling console"),
+    1101: (QuotaError, "account in arrears", "settle the balance or switch provider"),
+    1102: (QuotaError, "resource pack exhausted", "top up or switch provider"),
+    1103: (QuotaError, "this key has no access to the Avatar API", "enable the model for the account or switch provider"),
+    1200: (RequestRejected, "invalid request parameters", None),
+    1201: (RequestRejected, "invalid parameter", None),
+    1202: (NotFound, "invalid request method", None),
+    1203: (NotFound, "the requested resource does not exist", None),
+    1300: (RequestRejected, "blocked by platform policy", "try another photo, voice or prompt"),
+    1301: (RequestRejected, "content security policy triggered", "try another photo, voice or prompt"),
+    1302: (RateLimited, "rate limit exceeded", "wait a moment and try again"),
+    1303: (CapacityError, "too many tasks in flight for the resource pack", "wait for a running task to finish"),
+    1304: (AuthError, "this server's IP address is not on the account's whitelist", "update the IP whitelist"),
+    5000: (ServerError, "internal server error", "try again later"),
+    5001: (ServerError, "temporarily unavailable for maintenance", "try again later"),
+    5002: (ServerError, "internal timeout", "try again later"),
+}
+
+_HTTP_CLASSES: dict[int, type[GatewayError]] = {
+    400: RequestRejected,
+    401: AuthError,
+    403: AuthError,
+    404: NotFound,
+    422: RequestRejected,
+}
+
+
+def _from_code(label: str, response: httpx.Response, code: int, detail: str, request_id: str | None) -> GatewayError:
+    cls, summary, hint = KLING_CODES[code]
+    # 1200/1201 only say "invalid"; the gateway's own words say which parameter.
+    if code in (1200, 1201) and detail:
+        summary = f"{summary}: {detail}"
+    return cls(
+        label,
+        summary,
+        status_code=response.status_code,
+        code=code,
+        request_id=request_id,
+        retry_after=retry_after_seconds(response.headers),
+        hint=hint,
+    )
+
+
+def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError | None:
+    """Map a Kling-shaped reply to an error, or None for a success (HTTP 2xx with code 0)."""
+    if isinstance(body, dict):
+        envelope = body.get("error")
+        if isinstance(envelope, dict):
+            # CometAPI's own envelope: {"error": {"message", "type", "code"}}.
+            message = str(envelope.get("message") or "request refused")
+            if response.status_code >= 500 and envelope.get("code") == "invalid_request":
+                return RequestRejected(label, message, status_code=response.status_code)
+            cls = _HTTP_CLASSES.get(response.status_code)
+            return cls(label, message, status_code=response.status_code) if cls else status_error(label, response, message)
+        inner = body.get("data")
+        if isinstance(inner, dict) and isinstance(inner.get("data"), dict) and "code" in inner["data"]:
+            # CometAPI wraps upstream Kling errors: {"message", "data": {"data": {code, message}}}.
+            body = inner["data"]
+        code = body.get("code")
+        if code == 0 and response.is_success:
+            return None
+        detail = str(body.get("message") or "")
+        if isinstance(code, int) and code in KLING_CODES:
+            return _from_code(label, response, code, detail, body.get("request_id"))
+        if code not in (None, 0):
+            cls = _HTTP_CLASSES.get(response.status_code, UnexpectedReply)
+            if response.status_code == 429 or response.status_code >= 500:
+                return status_error(label, response, detail or None)
+            return cls(label, detail or "request refused", status_code=response.status_code, code=code)
+    if not response.is_success:
+        cls = _HTTP_CLASSES.get(response.status_code)
+        if cls:
+            return cls(label, f"HTTP {response.status_code}", status_code=response.status_code)
+        return status_error(label, response)
+    return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_kling_task(label: str, data: Any) -> TaskState:
+    """Turn a Kling task object into a TaskState; raises UnexpectedReply when fields are missing."""
+    if not isinstance(data, dict) or not data.get("task_id"):
+        raise UnexpectedReply(label, "reply has no task")
+    word = data.get("task_status")
+    status = parse_status(label, word, KLING_STATUS)
+    videos = (data.get("task_result") or {}).get("videos") or []
+    video = videos[0] if videos and isinstance(videos[0], dict) else {}
+    if status is Status.SUCCEEDED and not video.get("url"):
+        raise UnexpectedReply(label, f"task {data['task_id']} succeeded but names no video")
+    return TaskState(
+        task_id=str(data["task_id"]),
+        status=status,
+        raw_status=str(word),
+        video_url=video.get("url"),
+        duration_s=_float(video.get("duration")),
+        units=_float(data.get("final_unit_deduction")),
+        message=data.get("task_status_msg") or None,
+        external_task_id=(data.get("task_info") or {}).get("external_task_id") or None,
+    )
+
+
+def b64(path: Path) -> str:
+    """Raw base64 of a file: the Kling family refuses a data: prefix."""
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+class KlingFamily:
+    """A gateway speaking Kling's legacy avatar contract under a path prefix."""
+
+    name = "kling"
+    label = "Kling"
+    prefix = ""
+    max_audio_s = 300.0
+    supports_external_id = True
+    supports_tts = True
+    supports_watermark = False
+    #: A prompt to send when the user gave none, for gateways that refuse an empty one.
+    fallback_prompt: str | None = None
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        read_retry: ReadRetry | None = None,
+    ) -> None:
+        config.require_key()
+        self.config = config
+        self.http = GatewayHTTP(
+            self.label,
+            config.base_url,
+            headers=self._headers,
+            error_mapper=lambda response, body: kling_error(self.label, response, body),
+            read_retry=read_retry,
+            transport=transport,
+        )
+
+    def _authorization(self) -> str:
+        return f"Bearer {self.config.api_key}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": self._authorization(), "Content-Type": "application/json"}
+
+    @property
+    def _tasks(self) -> str:
+        return f"{self.prefix}/v1/videos/avatar/image2video"
+
+    def payload(self, request: AvatarRequest) -> dict[str, Any]:
+        """The JSON body of a create."""
+        body: dict[str, Any] = {"image": b64(request.image), "mode": request.mode}
+        if request.audio is not None:
+            body["sound_file"] = b64(request.audio)
+        else:
+            body["audio_id"] = request.audio_id
+        prompt = request.prompt.strip() or self.fallback_prompt
+        if prompt:
+            body["prompt"] = prompt
+        if self.supports_watermark and request.watermark is not None:
+            body["watermark_info"] = {"enabled": bool(request.watermark)}
+        if request.callback_url:
+            body["callback_url"] = request.callback_url
+        if request.external_task_id:
+            body["external_task_id"] = request.external_task_id
+        return body
+
+    async def create(self, request: AvatarRequest) -> TaskState:
+        """Send one create; an ambiguous outcome is the job runner's to resolve."""
+        reply = await self.http.send("POST", self._tasks, json=self.payload(request))
+        return parse_kling_task(self.label, reply.get("data"))
+
+    async def get(self, task_id: str) -> TaskState:
+        """Read a task by task id or external id."""
+        reply = await self.http.read(f"{self._tasks}/{task_id}")
+        return parse_kling_task(self.label, reply.get("data"))
+
+    async def find_external(self, external_task_id: str) -> TaskState | None:
+        """The task created with *external_task_id*, or None when there is none."""
+        try:
+            return await self.get(external_task_id)
+        except NotFound:
+            return None
+        except RequestRejected as exc:
+            if "not found" in exc.message.lower():
+                return None
+            raise
+
+    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
+        """One page of the account's avatar tasks."""
+        reply = await self.http.read(self._tasks, params={"pageNum": page, "pageSize": size})
+        items = reply.get("data")
+        if not isinstance(items, list):
+            raise UnexpectedReply(self.label, "task list reply has no list")
+        return [parse_kling_task(self.label, item) for item in items]
+
+    async def tts(self, request: TtsRequest) -> TtsResult:
+        """Synthesize speech; the returned audio_id can replace a sound file for 30 days."""
+        reply = await self.http.send(
+            "POST",
+            f"{self.prefix}/v1/audio/tts",
+            json={
+                "text": request.text,
+                "voice_id": request.voice_id,
+                "voice_language": request.voice_language,
+                "voice_speed": round(request.voice_speed, 1),
+            },
+        )
+        data = reply.get("data") or {}
+        audios = (data.get("task_result") or {}).get("audios") or []
+        if not audios or not audios[0].get("id"):
+            raise UnexpectedReply(self.label, "text-to-speech reply has no audio id")
+        return TtsResult(audio_id=str(audios[0]["id"]), url=audios[0].get("url"), duration_s=_float(audios[0].get("duration")))
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
