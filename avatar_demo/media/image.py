@@ -111,14 +111,16 @@ def _fit_size(
     w, h = img.size
     if max(w, h) > MAX_SIDE:
         scale = MAX_SIDE / max(w, h)
-        new = (max(1, round(w * scale)), max(1, round(h * scale)))
+        # Round the short side up so the aspect ratio never drifts past 2.5:1.
+        new = (MAX_SIDE, math.ceil(h * scale)) if w >= h else (math.ceil(w * scale), MAX_SIDE)
         # A JPEG decoded in draft mode is already smaller than the file; report the file's size.
         sw, sh = source_size or (w, h)
         changes.append(f"resized {sw}×{sh} to {new[0]}×{new[1]}")
         return img.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if min(w, h) < MIN_SIDE:
         scale = MIN_SIDE / min(w, h)
-        new = (max(MIN_SIDE, math.ceil(w * scale)), max(MIN_SIDE, math.ceil(h * scale)))
+        # Round the long side down so the aspect ratio never drifts past 2.5:1.
+        new = (max(MIN_SIDE, math.floor(w * scale)), MIN_SIDE) if w >= h else (MIN_SIDE, max(MIN_SIDE, math.floor(h * scale)))
         changes.append(f"upscaled {w}×{h} to {new[0]}×{new[1]} (sides must be at least {MIN_SIDE} px)")
         return img.resize(new, Image.Resampling.LANCZOS)
     return img

@@ -239,11 +239,11 @@ class SimulatorState:
             args = ["-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x335577:s=320x320:r=10"]
             if task.audio:
                 audio.write_bytes(task.audio)
-                args += ["-i", str(audio), "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-shortest"]
+                args += ["-i", str(audio)]
             else:
-                args += ["-f", "lavfi", "-i", "sine=frequency=220", "-map", "0:v", "-map", "1:a", "-c:a", "aac",
-                         "-t", f"{task.audio_s:.2f}"]
-            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)]
+                args += ["-f", "lavfi", "-i", "sine=frequency=220"]
+            args += ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-t", f"{task.audio_s:.3f}",
+                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)]
             proc = await asyncio.to_thread(run_ffmpeg, args)
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr.decode("utf-8", "replace"))

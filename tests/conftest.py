@@ -1,0 +1,77 @@
+"""Shared fixtures: a clean environment, generated media, and the gateway simulator on loopback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.simulator import Faults, SimulatorConfig, SimulatorServer
+from tests.helpers import make_image, make_tone
+
+PROVIDER_VARS = (
+    "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_API_KEY", "COMETAPI_KEY", "KKIAI_API_KEY",
+    "MODELLIX_API_KEY", "CRUN_API_KEY", "AVATAR_PROVIDER", "AVATAR_PUBLIC_URL", "AVATAR_HF_DATASET",
+    "AVATAR_MAX_AUDIO_S", "AVATAR_POLL_DEADLINE_S", "SPACE_HOST", "HF_TOKEN", "AVATAR_FFMPEG",
+)
+#: Keys the simulator accepts; the JWT secret is long enough for HS256 hygiene.
+KEYS = {
+    "KLING_ACCESS_KEY": "ak-test-0001",
+    "KLING_SECRET_KEY": "sk-test-secret-0123456789abcdef0123456789",
+    "COMETAPI_KEY": "comet-key-1",
+    "KKIAI_API_KEY": "kkiai-key-1",
+    "MODELLIX_API_KEY": "modellix-key-1",
+    "CRUN_API_KEY": "crun-key-1",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer key, base URL or setting leaks into a test; data goes to tmp_path."""
+    for name in list(os.environ):
+        if name in PROVIDER_VARS or name.endswith("_BASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AVATAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sim() -> SimulatorServer:
+    """The five simulated gateways on a real loopback port, shared by the session."""
+    config = SimulatorConfig(
+        job_seconds=1.0,
+        keys={"kling": {"kling-plain-key"}, "cometapi": {KEYS["COMETAPI_KEY"]}, "kkiai": {KEYS["KKIAI_API_KEY"]},
+              "modellix": {KEYS["MODELLIX_API_KEY"]}, "crun": {KEYS["CRUN_API_KEY"]}},
+        jwt_secrets={KEYS["KLING_ACCESS_KEY"]: KEYS["KLING_SECRET_KEY"]},
+    )
+    server = SimulatorServer(config).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gateways(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    """The simulator with every key and base URL set in the environment and faults reset."""
+    fresh = Faults()
+    for field in vars(fresh):
+        setattr(sim.state.faults, field, getattr(fresh, field))
+    sim.state.config.job_seconds = 1.0
+    sim.state.config.max_in_flight = 0
+    for name, value in {**sim.env(), **KEYS}.items():
+        monkeypatch.setenv(name, value)
+    return sim
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated inputs shared by the session."""
+    folder = tmp_path_factory.mktemp("inputs")
+    make_tone(folder / "speech.mp3", 3.0)
+    make_image(folder / "portrait.jpg", (640, 800))
+    return folder

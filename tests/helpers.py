@@ -1,0 +1,80 @@
+"""Test helpers: make media with ffmpeg and Pillow, and read facts back with ffmpeg (no ffprobe needed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from avatar_demo.media.ffmpeg import probe_duration, run_ffmpeg
+
+__all__ = ["MediaFacts", "facts", "make_image", "make_tone"]
+
+_CODEC_ARGS = {
+    ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
+    ".wav": ["-c:a", "pcm_s16le"],
+    ".m4a": ["-c:a", "aac", "-b:a", "96k"],
+    ".aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"],
+    ".ogg": ["-c:a", "libopus", "-b:a", "48k", "-ar", "48000"],
+    ".webm": ["-c:a", "libopus", "-b:a", "48k", "-ar", "48000"],
+    ".flac": ["-c:a", "flac"],
+}
+
+
+def make_tone(path: Path, seconds: float, *, rate: int = 44100, channels: int = 1, volume_db: float = -12.0,
+              silent: bool = False) -> Path:
+    """A speech-like tone: 220 Hz whose loudness swings at 3 Hz, so loudness-driven motion shows."""
+    source = "anullsrc=r=%d:cl=%s" % (rate, "stereo" if channels == 2 else "mono") if silent else (
+        f"sine=frequency=220:sample_rate={rate},volume='0.2+0.8*abs(sin(3*PI*t))':eval=frame,volume={volume_db}dB"
+    )
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", source, "-t", f"{seconds}", "-ac", str(channels), "-ar", str(rate)]
+    suffix = path.suffix.lower()
+    if suffix == ".mp4":
+        args = ["-y", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=160x120:r=10", "-f", "lavfi", "-i", source,
+                "-t", f"{seconds}", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]
+    else:
+        args += _CODEC_ARGS[suffix]
+    proc = run_ffmpeg([*args, str(path)])
+    assert proc.returncode == 0, proc.stderr.decode()
+    return path
+
+
+def make_image(path: Path, size: tuple[int, int], *, mode: str = "RGB", **save: object) -> Path:
+    """A portrait-like test image: a face-coloured ellipse on a blue background."""
+    w, h = size
+    img = Image.new("RGB", size, (40, 80, 160))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((w * 0.3, h * 0.2, w * 0.7, h * 0.7), fill=(230, 190, 160))
+    if mode != "RGB":
+        img = img.convert(mode)
+    img.save(path, **save)
+    return path
+
+
+@dataclass
+class MediaFacts:
+    """What ffmpeg says a file holds."""
+
+    duration_s: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+    sample_rate: int | None
+
+
+def facts(path: Path) -> MediaFacts:
+    """Container duration, codecs and frame size of *path*."""
+    text = run_ffmpeg(["-i", str(path)]).stderr.decode("utf-8", "replace")
+    video = re.search(r"Video: (\w+).*?, (\d+)x(\d+)", text)
+    audio = re.search(r"Audio: (\w+).*?(\d+) Hz", text)
+    return MediaFacts(
+        duration_s=probe_duration(text),
+        video_codec=video.group(1) if video else None,
+        audio_codec=audio.group(1) if audio else None,
+        width=int(video.group(2)) if video else None,
+        height=int(video.group(3)) if video else None,
+        sample_rate=int(audio.group(2)) if audio else None,
+    )
