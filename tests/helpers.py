@@ -78,3 +78,17 @@ def facts(path: Path) -> MediaFacts:
         height=int(video.group(3)) if video else None,
         sample_rate=int(audio.group(2)) if audio else None,
     )
+
+
+async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **options):  # type: ignore[no-untyped-def]
+    """Run a job to its end; returns (events, history)."""
+    from avatar_demo.history import History
+    from avatar_demo.jobs import run_job
+    from avatar_demo.polling import CapacityPolicy, PollSchedule
+
+    history = History(data_dir / "history.sqlite3")
+    if fast:
+        options.setdefault("schedule", PollSchedule(floor_s=0.1, ceiling_s=0.3, first_s=0.1))
+        options.setdefault("capacity", CapacityPolicy(initial_s=0.1, maximum_s=0.5))
+    events = [e async for e in run_job(provider, request, history=history, videos_dir=data_dir / "videos", **options)]
+    return events, history
