@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import io
 import itertools
 import random
@@ -112,6 +113,9 @@ class SimulatorState:
         self._poll_counter = 0
         self._work = Path(tempfile.mkdtemp(prefix="avatar-sim-"))
         self._background: set[asyncio.Task[None]] = set()
+        # Identical inputs are measured and rendered once: concurrency runs reuse one clip.
+        self._audio_seconds: dict[str, float] = {}
+        self._renders: dict[tuple[str, float], Path] = {}
 
     # -- ids, faults -------------------------------------------------------------------------
     def new_id(self, gateway: str) -> str:
@@ -190,6 +194,15 @@ class SimulatorState:
         """Kling's audio rules: mp3/wav/m4a/aac, ≤5 MB, 2 s to *limit_s*; returns the duration."""
         if len(data) > 5 * 1024 * 1024:
             raise MediaProblem("sound_file exceeds 5MB")
+        digest = hashlib.sha256(data).hexdigest()
+        duration = self._audio_seconds.get(digest)
+        if duration is None:
+            duration = self._audio_seconds[digest] = await self._measure_audio(data)
+        if not 2.0 <= duration <= limit_s + 0.05:
+            raise MediaProblem(f"sound_file duration {duration:.1f}s is outside 2-{limit_s:.0f}s")
+        return duration
+
+    async def _measure_audio(self, data: bytes) -> float:
         path = self._work / f"in-{next(self._ids)}"
         path.write_bytes(data)
         proc = await asyncio.to_thread(run_ffmpeg, ["-i", str(path), "-f", "null", "-"])
@@ -200,8 +213,6 @@ class SimulatorState:
             raise MediaProblem("sound_file format is not supported (mp3/wav/m4a/aac)")
         if not any(f"Audio: {codec}" in text for codec in ("mp3", "pcm_", "aac")):
             raise MediaProblem("sound_file format is not supported (mp3/wav/m4a/aac)")
-        if not 2.0 <= duration <= limit_s + 0.05:
-            raise MediaProblem(f"sound_file duration {duration:.1f}s is outside 2-{limit_s:.0f}s")
         return duration
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -233,6 +244,9 @@ class SimulatorState:
 
     async def video(self, task: SimTask) -> Path:
         """A real MP4 as long as the task's audio, rendered once on first download."""
+        render_key = (hashlib.sha256(task.audio or b"").hexdigest(), round(task.audio_s, 2))
+        if task.video is None and render_key in self._renders and self._renders[render_key].exists():
+            task.video = self._renders[render_key]
         if task.video is None or not task.video.exists():
             out = self._work / f"{task.task_id}.mp4"
             audio = self._work / f"{task.task_id}.audio"
@@ -247,7 +261,7 @@ class SimulatorState:
             proc = await asyncio.to_thread(run_ffmpeg, args)
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
-            task.video = out
+            task.video = self._renders[render_key] = out
         return task.video
 
     def spawn(self, coro) -> None:  # type: ignore[no-untyped-def]

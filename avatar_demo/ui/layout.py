@@ -37,9 +37,9 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
         with gr.Tab("Generate"):
             with gr.Row():
                 with gr.Column():
-                    image = gr.Image(label="Portrait photo (jpg, png, webp…; fixed up automatically)", type="filepath",
+                    image = gr.Image(elem_id="portrait", label="Portrait photo (jpg, png, webp…; fixed up automatically)", type="filepath",
                                      sources=["upload", "webcam", "clipboard"], height=320)
-                    audio = gr.Audio(label="Voice clip (upload or record)", sources=["upload", "microphone"], type="filepath")
+                    audio = gr.Audio(elem_id="voice", label="Voice clip (upload or record)", sources=["upload", "microphone"], type="filepath")
                     with gr.Row():
                         start = gr.Number(0, label="Start at (s)", minimum=0, precision=1)
                         length = gr.Slider(2, max_s, value=max_s, step=0.5, label="Length (s)")

@@ -1,0 +1,44 @@
+"""The real app, launched on a free port against the simulator, for gradio_client and browser tests."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.config import load_settings
+from avatar_demo.simulator import Faults
+from avatar_demo.ui import build_demo, launch_options
+from tests.conftest import KEYS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(sim, tmp_path_factory: pytest.TempPathFactory):
+    """The launched app; every gateway points at the simulator; Modellix has no server key (BYO tests)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**sim.env(), **{k: v for k, v in KEYS.items() if k != "MODELLIX_API_KEY"},
+           "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("appdata")), "AVATAR_PUBLIC_URL": url}
+    demo = build_demo(load_settings(env))
+    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, **launch_options(demo))
+    demo.test_url = url  # type: ignore[attr-defined]
+    yield demo
+    demo.close()
+
+
+@pytest.fixture
+def fresh_sim(sim):
+    """Reset the simulator's fault knobs and timing between tests."""
+    fresh = Faults()
+    for field in vars(fresh):
+        setattr(sim.state.faults, field, getattr(fresh, field))
+    sim.state.config.job_seconds = 1.0
+    yield sim
+    sim.state.config.job_seconds = 1.0
