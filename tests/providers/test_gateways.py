@@ -133,3 +133,20 @@ def test_crun_without_a_media_host_names_what_to_set(gateways) -> None:
 def test_missing_key_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="MODELLIX_API_KEY"):
         make_provider("modellix", load_settings({}))
+
+
+@pytest.mark.parametrize(("name", "words"), [("kling", ["submitted", "processing", "succeed"]), ("crun", ["success"])])
+async def test_callbacks_follow_status_changes(gateways, prepared, host, name: str, words: list[str]) -> None:
+    """The simulator posts the gateway's own payload to callback_url as the status changes."""
+    import asyncio
+
+    provider = provider_for(name, host)
+    created = await provider.create(AvatarRequest(image=prepared.image.path, audio=prepared.audio.path,
+                                                  callback_url=f"{gateways.url}/sim/faults"))
+    for _ in range(60):
+        sent = [body for task_id, body in gateways.state.callbacks_sent if task_id == created.task_id]
+        if sent and (sent[-1].get("task_status") or sent[-1].get("status")) in ("succeed", "success"):
+            break
+        await asyncio.sleep(0.1)
+    assert [b.get("task_status") or b.get("status") for b in sent] == words
+    await provider.aclose()
