@@ -21,10 +21,40 @@ __all__ = [
     "TtsRequest",
     "TtsResult",
     "make_provider",
+    "provider_class",
 ]
 
 #: Providers speaking Kling's contract (external ids, text to speech).
 KLING_FAMILY = ("kling", "cometapi", "kkiai")
+
+
+def provider_class(name: str) -> type:
+    """The class implementing provider *name* (imported lazily), for its limits and capabilities."""
+    if name == "kling":
+        from .kling import KlingProvider
+
+        return KlingProvider
+    if name == "cometapi":
+        from .cometapi import CometApiProvider
+
+        return CometApiProvider
+    if name == "kkiai":
+        from .kkiai import KkiaiProvider
+
+        return KkiaiProvider
+    if name == "modellix":
+        from .modellix import ModellixProvider
+
+        return ModellixProvider
+    if name == "crun":
+        from .crun import CrunProvider
+
+        return CrunProvider
+    if name == "local":
+        from .local import LocalProvider
+
+        return LocalProvider
+    raise ConfigError(f"Unknown provider {name!r}")
 
 
 def make_provider(
@@ -38,30 +68,11 @@ def make_provider(
     work_dir: Path | None = None,
 ) -> Provider:
     """Build provider *name*; *user_key* (bring-your-own) overrides the configured key for this object only."""
+    cls = provider_class(name)
+    if name == "local":
+        return cls(work_dir or settings.data_dir / "previews")
     config = settings.provider(name).with_user_key(user_key)
     options = {"transport": transport, "read_retry": read_retry}
-    if name == "kling":
-        from .kling import KlingProvider
-
-        return KlingProvider(config, **options)
-    if name == "cometapi":
-        from .cometapi import CometApiProvider
-
-        return CometApiProvider(config, **options)
-    if name == "kkiai":
-        from .kkiai import KkiaiProvider
-
-        return KkiaiProvider(config, **options)
-    if name == "modellix":
-        from .modellix import ModellixProvider
-
-        return ModellixProvider(config, **options)
     if name == "crun":
-        from .crun import CrunProvider
-
-        return CrunProvider(config, media_host=media_host, **options)
-    if name == "local":
-        from .local import LocalProvider
-
-        return LocalProvider(work_dir or settings.data_dir / "previews")
-    raise ConfigError(f"Unknown provider {name!r}")
+        options["media_host"] = media_host
+    return cls(config, **options)

@@ -8,15 +8,10 @@ from pathlib import Path
 
 from ..errors import AvatarDemoError, ConfigError, NotFound
 from ..media.preview import render_preview
-from ..media.ffmpeg import run_ffmpeg, probe_duration
+from ..media.ffmpeg import media_duration
 from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult
 
 __all__ = ["LocalProvider"]
-
-
-def _duration(path: Path) -> float:
-    proc = run_ffmpeg(["-i", str(path), "-f", "null", "-"])
-    return probe_duration(proc.stderr.decode("utf-8", "replace")) or 0.0
 
 
 class LocalProvider:
@@ -38,7 +33,7 @@ class LocalProvider:
         if request.audio is None:
             raise ConfigError("The offline preview needs an audio file, not a text-to-speech audio id")
         task_id = f"local-{secrets.token_hex(8)}"
-        duration = request.audio_duration_s or await asyncio.to_thread(_duration, request.audio)
+        duration = request.audio_duration_s or await asyncio.to_thread(media_duration, request.audio) or 0.0
         out = self.work_dir / f"{task_id}.mp4"
         self._durations[task_id] = duration
         self._tasks[task_id] = asyncio.create_task(

@@ -11,7 +11,6 @@ import gradio as gr
 
 from ..errors import AvatarDemoError, InputError
 from ..jobs import Failed, Progress, Submitted, Succeeded
-from ..media.audio import MIN_AUDIO_S
 from ..providers import KLING_FAMILY, AvatarRequest, TtsRequest
 from .present import changes_markdown, estimate_units, history_html, status_markdown
 from .service import AppService
@@ -41,23 +40,15 @@ class Handlers:
 
     def window(self, audio: str | None, start: float | None, length: float | None, provider: str, mode: str) -> str:
         """The effective voice window and the cost estimate for it."""
-        limit = min(self.service.settings.max_audio_s, 60.0 if provider == "cometapi" else 300.0)
         if not audio:
+            limit = self.service.max_seconds(provider)
             return f"Upload or record 2–{limit:.0f} s of speech; longer clips are trimmed to the window you choose."
-        total = self.service.clip_seconds(audio)
-        start = max(0.0, float(start or 0))
-        length = min(float(length or limit), limit)
-        if total is None:
-            end, kept = start + length, length
-        else:
-            end = min(total, start + length)
-            kept = max(0.0, end - start)
-        used = max(MIN_AUDIO_S, kept)
-        units = estimate_units(provider, mode, used)
-        of = f" of the {total:.1f} s clip" if total is not None else ""
-        pad = " (padded to 2.0 s)" if kept < MIN_AUDIO_S else ""
+        span = self.service.voice_window(audio, start, length, provider)
+        units = estimate_units(provider, mode, span.used)
+        of = f" of the {span.total:.1f} s clip" if span.total is not None else ""
+        pad = " (padded to 2.0 s)" if span.padded else ""
         cost = f" · estimated cost about {units:g} units" if units else " · free offline preview"
-        return f"Using **{start:.1f}–{end:.1f} s**{of} = {used:.1f} s of video{pad}{cost}"
+        return f"Using **{span.start:.1f}–{span.end:.1f} s**{of} = {span.used:.1f} s of video{pad}{cost}"
 
     # -- generation ---------------------------------------------------------------------------------
     def _provider(self, name: str, api_key: str | None):  # type: ignore[no-untyped-def]
@@ -82,7 +73,7 @@ class Handlers:
         gateway = self._provider(name, key)
         try:
             yield (status_markdown(provider=name, status="preparing inputs…"), gr.skip(), None, gr.skip(), None)
-            limit = self.service.max_seconds(gateway)
+            limit = self.service.max_seconds(name)
             length = min(float(length or limit), limit)
             if use_audio_id:
                 from ..media import prepare_image
@@ -183,11 +174,7 @@ class Handlers:
         """The variants and the total estimate, shown before anything is sent."""
         lines = [p.strip() for p in (prompts or "").splitlines() if p.strip()] or [""]
         variants = [(p, m) for p in lines for m in (modes or ["std"])]
-        seconds = None
-        if audio:
-            total = self.service.clip_seconds(audio)
-            length = min(float(length or 60), self.service.settings.max_audio_s)
-            seconds = max(MIN_AUDIO_S, min(length, (total - float(start or 0)) if total else length))
+        seconds = self.service.voice_window(audio, start, length, provider).used if audio else None
         total_units = sum(estimate_units(provider, m, seconds) for _, m in variants)
         cost = f"estimated total about **{total_units:g} units**" if total_units else "free (offline preview)"
         return variants, f"{len(variants)} variant(s): {cost}."
@@ -207,8 +194,9 @@ class Handlers:
             raise gr.Error(f"{len(variants)} variants; the lab runs at most {MAX_LAB_VARIANTS} at once.")
         try:
             probe = self._provider(provider, api_key)
+            limit = self.service.max_seconds(provider)
             media = await self.service.prepare(image, audio, start=float(start or 0),
-                                               length=min(float(length or 60), self.service.max_seconds(probe)))
+                                               length=min(float(length or limit), limit))
         except AvatarDemoError as exc:
             raise gr.Error(_scrub(str(exc), api_key)) from None
         states = ["waiting"] * len(variants)

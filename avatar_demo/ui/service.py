@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from ..history import History
 from ..hosting import DirectoryHost, MediaHost, media_host_for
 from ..jobs import Event, follow_task, run_job
 from ..media import PreparedMedia, prepare_media
-from ..media.ffmpeg import probe_duration, run_ffmpeg
-from ..providers import AvatarRequest, Provider, make_provider
+from ..media.audio import MIN_AUDIO_S
+from ..media.ffmpeg import media_duration
+from ..providers import AvatarRequest, Provider, make_provider, provider_class
 from ..providers.local import LocalProvider
 
-__all__ = ["AppService"]
+__all__ = ["AppService", "VoiceWindow"]
 
 _PREPARED_CACHE = 64
 
@@ -31,6 +33,22 @@ def _digest(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()
+
+
+@dataclass(frozen=True)
+class VoiceWindow:
+    """The part of a clip a generation will use, before anything is prepared."""
+
+    start: float
+    end: float
+    total: float | None
+    #: Seconds of video it makes (a window under 2 s is padded to 2 s).
+    used: float
+
+    @property
+    def padded(self) -> bool:
+        """Whether the window is shorter than the 2 s minimum."""
+        return self.end - self.start < MIN_AUDIO_S
 
 
 class AppService:
@@ -76,9 +94,18 @@ class AppService:
             return self.local
         return make_provider(name, self.settings, user_key=user_key, media_host=self.media_host)
 
-    def max_seconds(self, provider: Provider) -> float:
-        """The longest voice window this provider accepts under the app's cap."""
-        return min(self.settings.max_audio_s, provider.max_audio_s)
+    def max_seconds(self, provider: str) -> float:
+        """The longest voice window *provider* accepts under the app's cap."""
+        return min(self.settings.max_audio_s, provider_class(provider).max_audio_s)
+
+    def voice_window(self, audio: str, start: float | None, length: float | None, provider: str) -> VoiceWindow:
+        """Where [start, start+length) falls in *audio*, capped by the provider's limit."""
+        limit = self.max_seconds(provider)
+        start = max(0.0, float(start or 0))
+        length = min(float(length or limit), limit)
+        total = media_duration(audio)
+        end = start + length if total is None else min(total, start + length)
+        return VoiceWindow(start, end, total, max(MIN_AUDIO_S, end - start))
 
     async def prepare(self, image: str, audio: str, *, start: float, length: float) -> PreparedMedia:
         """Prepare once per distinct (photo, clip, window): the prompt lab and retries reuse it."""
@@ -135,9 +162,3 @@ class AppService:
             self.history.update(row, message=str(exc))
         finally:
             self._following.discard(row)
-
-    @staticmethod
-    def clip_seconds(path: str) -> float | None:
-        """The length of an uploaded clip as its container states it (fast: no decoding)."""
-        proc = run_ffmpeg(["-i", path], timeout=30)
-        return probe_duration(proc.stderr.decode("utf-8", "replace"))
