@@ -1,0 +1,123 @@
+"""The page in Debian's Chromium: upload or record, press Generate, watch the status, play the video."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import make_image, make_tone
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("AVATAR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+#: Seconds of fake microphone input recorded in the microphone test.
+RECORD_S = 4.0
+
+# Every status change is collected in the page itself, so fast transitions are not missed between looks.
+WATCH_STATUS = """() => {
+  window.statusSeen = [];
+  const panel = document.querySelector('#status');
+  const note = () => { const t = panel.innerText; if (window.statusSeen.at(-1) !== t) window.statusSeen.push(t); };
+  note();
+  new MutationObserver(note).observe(panel, {subtree: true, childList: true, characterData: true});
+}"""
+VIDEO_READY = ("() => { const v = document.querySelector('#result video');"
+               " return v !== null && v.readyState >= 1 && isFinite(v.duration); }")
+PLAY_HALF_A_SECOND = """async v => {
+  v.muted = true;
+  await v.play();
+  await new Promise(done => setTimeout(done, 500));
+  return {time: v.currentTime, error: v.error && v.error.code};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One Chromium for the module; its fake microphone plays a known tone."""
+    if CHROMIUM is None:
+        if os.environ.get("AVATAR_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (AVATAR_REQUIRE_BROWSER=1) but was not found; install the `chromium` package")
+        pytest.skip("Chromium is not installed (bash scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    tone = make_tone(tmp_path_factory.mktemp("mic") / "mic.wav", 30.0, rate=48000)
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={tone}",
+        ])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    context = browser.new_context(permissions=["microphone"], viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.goto(app.test_url)
+    tab.wait_for_selector("#portrait input[type=file]", state="attached")
+    yield tab
+    context.close()
+
+
+def choose_provider(page, label: str) -> None:
+    page.get_by_label("Provider").click()
+    page.get_by_role("option", name=label).click()
+
+
+def generate_and_wait(page) -> tuple[list[str], dict]:
+    """Press Generate; return every status text shown and the finished <video>'s facts."""
+    page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
+    page.evaluate(WATCH_STATUS)
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_function(VIDEO_READY, timeout=60_000)
+    video = page.locator("#result video")
+    played = video.evaluate(PLAY_HALF_A_SECOND)
+    return page.evaluate("window.statusSeen"), {"duration": video.evaluate("v => v.duration"), **played}
+
+
+@pytest.mark.parametrize(("provider", "label"), [("local", "Offline preview"), ("kling", "Kling (official)")])
+def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str, label: str) -> None:
+    """Upload a portrait and a 3 s clip, press Generate: status updates, then a playable 3 s video."""
+    fresh_sim.state.config.job_seconds = 2.0
+    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.jpg", (600, 800))))
+    page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 3.0)))
+    choose_provider(page, label)
+
+    statuses, video = generate_and_wait(page)
+
+    words = [s.split("·")[0] for s in statuses]
+    assert any("submitted" in w for w in words), statuses
+    assert "done ✓" in statuses[-1] and "Task id" in statuses[-1], statuses
+    if provider == "kling":
+        # A remote job is polled: the panel shows the gateway's progress before it is done.
+        assert any("processing" in w for w in words), statuses
+        assert "units" in statuses[-1]
+    assert video["duration"] == pytest.approx(3.0, abs=0.15)
+    assert video["error"] is None and video["time"] > 0.1
+    assert "normalized loudness" in page.locator("#changes").inner_text()
+
+
+def test_record_through_the_microphone(page, tmp_path: Path) -> None:
+    """Record ~4 s from Chromium's fake microphone; the recording becomes a video of that length."""
+    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.png", (512, 512))))
+    voice = page.locator("#voice")
+    voice.get_by_role("button", name="Record audio").click()
+    voice.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_timeout(RECORD_S * 1000)
+    voice.locator("button.stop-button").first.click()
+
+    statuses, video = generate_and_wait(page)
+
+    window = page.locator("#window").inner_text()
+    assert "done ✓" in statuses[-1], statuses
+    # The tone reached the server: a silent or missing recording would have been refused.
+    assert "normalized loudness" in page.locator("#changes").inner_text()
+    assert video["duration"] == pytest.approx(RECORD_S, abs=0.6), window
+    assert video["error"] is None and video["time"] > 0.1
