@@ -13,6 +13,7 @@ import httpx
 import stamina
 
 from .errors import DownloadError
+from .providers.http import tls_context
 
 __all__ = ["MAX_VIDEO_BYTES", "download_video"]
 
@@ -56,7 +57,8 @@ async def download_video(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        async with httpx.AsyncClient(timeout=_TIMEOUT, transport=transport, follow_redirects=True) as client:
+        async with httpx.AsyncClient(timeout=_TIMEOUT, transport=transport, follow_redirects=True,
+                                     verify=tls_context()) as client:
             async for attempt in stamina.retry_context(on=_retryable, attempts=4, timeout=120.0, wait_max=8.0):
                 with attempt:
                     await _fetch(client, url, tmp, max_bytes)

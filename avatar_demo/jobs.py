@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from contextlib import nullcontext
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .callbacks import CallbackHub, Wakeup
 from .download import download_video
 from .errors import (
     AmbiguousCreate,
@@ -89,6 +91,20 @@ class _Runner:
     capacity: CapacityPolicy
     sleep: Sleep
     clock: Callable[[], float]
+    #: Rung by the gateway's callbacks for this task, when the app receives them.
+    wake: Wakeup | None = None
+
+    async def pause(self, seconds: float) -> None:
+        """Wait before the next poll; a callback for this task cuts the wait short."""
+        if self.wake is None:
+            await self.sleep(seconds)
+        else:
+            await self.wake.pause(seconds)
+
+    def next_delay(self, age: float) -> float:
+        # Once a callback has arrived the gateway can reach us: it brings the result, polls are the backstop.
+        schedule = self.schedule.relaxed() if self.wake is not None and self.wake.heard else self.schedule
+        return schedule.next_delay(age)
 
     async def create(self, request: AvatarRequest, row: int, started: float) -> AsyncIterator[Progress | TaskState]:
         """Send the create, waiting out capacity refusals and resolving ambiguous outcomes by external id."""
@@ -137,7 +153,7 @@ class _Runner:
             age = self.clock() - created_at
             if age >= self.deadline_s:
                 raise PollTimeout(self.provider.label, task_id, age)
-            await self.sleep(min(self.schedule.next_delay(age), max(0.0, self.deadline_s - age)))
+            await self.pause(min(self.next_delay(age), max(0.0, self.deadline_s - age)))
             state = await self.provider.get(task_id)
             polls += 1
             self.history.update(row, status=state.status.value, message=state.message)
@@ -180,33 +196,45 @@ async def run_job(
     deadline_s: float = 1200.0,
     schedule: PollSchedule | None = None,
     capacity: CapacityPolicy | None = None,
+    callbacks: CallbackHub | None = None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Event]:
     """Create the task, record it, follow it, download the video; yields events and ends on Succeeded or Failed."""
     if provider.supports_external_id and not request.external_task_id:
         request = replace(request, external_task_id=new_external_id())
+    hub = _usable(callbacks, provider)
+    if hub is not None and not request.callback_url:
+        request = replace(request, callback_url=hub.url)
     runner = _Runner(provider, history, Path(videos_dir), deadline_s, schedule or PollSchedule(),
                      capacity or CapacityPolicy(), sleep, clock)
     row = history.begin(provider.name, owner=owner, prompt=request.prompt, mode=request.mode,
                         external_task_id=request.external_task_id, changes=changes)
     started = clock()
     task_id: str | None = None
-    try:
-        state: TaskState | None = None
-        async for item in runner.create(request, row, started):
-            if isinstance(item, Progress):
-                yield item
-            else:
-                state = item
-        assert state is not None
-        task_id = state.task_id
-        history.update(row, task_id=task_id, status=state.status.value)
-        yield Submitted(provider.name, task_id, request.external_task_id, row)
-        async for event in runner.follow(row, task_id, started, started):
-            yield event
-    except AvatarDemoError as exc:
-        yield _failure(exc, task_id, history, row)
+    with hub.listen(request.external_task_id) if hub else nullcontext() as runner.wake:
+        try:
+            state: TaskState | None = None
+            async for item in runner.create(request, row, started):
+                if isinstance(item, Progress):
+                    yield item
+                else:
+                    state = item
+            assert state is not None
+            task_id = state.task_id
+            history.update(row, task_id=task_id, status=state.status.value)
+            if hub is not None:
+                hub.attach(runner.wake, task_id)
+            yield Submitted(provider.name, task_id, request.external_task_id, row)
+            async for event in runner.follow(row, task_id, started, started):
+                yield event
+        except AvatarDemoError as exc:
+            yield _failure(exc, task_id, history, row)
+
+
+def _usable(callbacks: CallbackHub | None, provider: Provider) -> CallbackHub | None:
+    # Only when the app has a public address and the gateway can call one.
+    return callbacks if callbacks is not None and callbacks.url and provider.supports_callback else None
 
 
 async def follow_task(
@@ -217,6 +245,7 @@ async def follow_task(
     videos_dir: Path,
     deadline_s: float = 1200.0,
     schedule: PollSchedule | None = None,
+    callbacks: CallbackHub | None = None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Event]:
@@ -241,7 +270,10 @@ async def follow_task(
         # Age as the gateway sees it, so the poll schedule and deadline carry on where they were.
         age = max(0.0, time.time() - record.created_at)
         created = clock() - age
-        async for event in runner.follow(row, task_id, created, clock()):
-            yield event
+        hub = _usable(callbacks, provider)
+        # The callback URL is stable across restarts, so a resumed task still wakes its follower.
+        with hub.listen(task_id, record.external_task_id) if hub else nullcontext() as runner.wake:
+            async for event in runner.follow(row, task_id, created, clock()):
+                yield event
     except AvatarDemoError as exc:
         yield _failure(exc, task_id, history, row)

@@ -30,6 +30,11 @@ class PollSchedule:
         grown = age_s * self.fraction / (1.0 - self.fraction)
         return min(self.ceiling_s, max(self.floor_s, grown))
 
+    def relaxed(self) -> PollSchedule:
+        """The backstop once callbacks are known to reach the app: they bring the result, polls only
+        guard against a lost one (latency ≤ max(2 × floor, 25 % of age) if every callback is lost)."""
+        return PollSchedule(self.floor_s * 2, max(self.fraction, 0.25), self.ceiling_s * 2, self.first_s)
+
     def scaled(self, factor: float) -> PollSchedule:
         """The same schedule with every duration multiplied (time-scaled simulations)."""
         return PollSchedule(self.floor_s * factor, self.fraction, self.ceiling_s * factor, self.first_s * factor)

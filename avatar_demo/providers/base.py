@@ -116,6 +116,8 @@ class Provider(Protocol):
     label: str
     #: Whether creates carry an external_task_id that can be looked up after an ambiguous create.
     supports_external_id: bool
+    #: Whether creates take a callback_url that the gateway calls on status changes.
+    supports_callback: bool
     supports_tts: bool
     max_audio_s: float
 

@@ -86,6 +86,7 @@ class CrunProvider:
     label = LABEL
     max_audio_s = 300.0
     supports_external_id = False
+    supports_callback = True
     supports_tts = False
 
     def __init__(

@@ -158,6 +158,7 @@ class KlingFamily:
     prefix = ""
     max_audio_s = 300.0
     supports_external_id = True
+    supports_callback = True
     supports_tts = True
     supports_watermark = False
     #: A prompt to send when the user gave none, for gateways that refuse an empty one.

@@ -21,6 +21,7 @@ class LocalProvider:
     label = "Offline preview"
     max_audio_s = 300.0
     supports_external_id = False
+    supports_callback = False
     supports_tts = False
 
     def __init__(self, work_dir: Path) -> None:

@@ -70,6 +70,7 @@ class ModellixProvider:
     label = LABEL
     max_audio_s = 300.0
     supports_external_id = False
+    supports_callback = False
     supports_tts = False
     create_path = "/api/v1/image-to-video/kling/kling-avatar/async"
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
-import time
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from ..serving import ThreadedServer
 from .kling import kling_app
 from .others import crun_app, modellix_app
 from .state import Faults, SimulatorConfig, SimulatorState
@@ -46,21 +43,12 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
     return app
 
 
-class SimulatorServer:
+class SimulatorServer(ThreadedServer):
     """The simulator as a real uvicorn server on 127.0.0.1, in a background thread."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, port: int = 0) -> None:
-        self.app = create_app(config)
+        super().__init__(create_app(config), port=port, name="gateway-simulator")
         self.state: SimulatorState = self.app.state.sim
-        if port == 0:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="error",
-                                                     lifespan="off", timeout_graceful_shutdown=1))
-        self._thread = threading.Thread(target=self._server.run, name="gateway-simulator", daemon=True)
 
     def base_url(self, gateway: str) -> str:
         """What to put in <GATEWAY>_BASE_URL."""
@@ -69,24 +57,3 @@ class SimulatorServer:
     def env(self) -> dict[str, str]:
         """Every <NAME>_BASE_URL pointing here."""
         return {f"{g.upper()}_BASE_URL": self.base_url(g) for g in GATEWAYS}
-
-    def start(self) -> SimulatorServer:
-        """Start serving and wait until the port answers."""
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

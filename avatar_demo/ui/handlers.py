@@ -92,18 +92,20 @@ class Handlers:
                 external_task_id=(external_task_id or "").strip() or None,
             )
             estimate = estimate_units(name, request.mode, seconds)
+            # The video stays None until it exists rather than gr.skip(): Gradio rebuilds a component and its
+            # API schema for every skip, and those milliseconds pile up on the event loop with many users.
             yield (status_markdown(provider=name, status="submitting…", estimate=estimate),
-                   changes_markdown(changes), gr.skip(), gr.skip(), None)
+                   changes_markdown(changes), None, gr.skip(), None)
             task: dict[str, str] | None = None
             async for event in self.service.run(gateway, request, owner=owner or None, changes=changes):
                 if isinstance(event, Submitted):
                     task = {"provider": name, "task_id": event.task_id}
                     yield (status_markdown(provider=name, status="submitted", task_id=event.task_id, estimate=estimate),
-                           gr.skip(), gr.skip(), self.history(owner), task)
+                           gr.skip(), None, self.history(owner), task)
                 elif isinstance(event, Progress):
                     yield (status_markdown(provider=name, status=event.raw_status, elapsed_s=event.elapsed_s,
                                            task_id=event.task_id, estimate=estimate, note=event.note),
-                           gr.skip(), gr.skip(), gr.skip(), task)
+                           gr.skip(), None, gr.skip(), task)
                 elif isinstance(event, Succeeded):
                     yield (status_markdown(provider=name, status="done ✓", elapsed_s=event.elapsed_s,
                                            task_id=event.task_id, units=event.units if event.units is not None else estimate),
@@ -111,7 +113,7 @@ class Handlers:
                 elif isinstance(event, Failed):
                     reason = _scrub(event.reason, key)
                     yield (status_markdown(provider=name, status="failed", task_id=event.task_id, note=reason),
-                           gr.skip(), gr.skip(), self.history(owner), None)
+                           gr.skip(), None, self.history(owner), None)
                     raise gr.Error(reason, title="Generation failed")
         except InputError as exc:
             raise gr.Error(_scrub(str(exc), key), title="Input refused") from None

@@ -127,7 +127,7 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
 
 
 def launch_options(demo: gr.Blocks) -> dict:
-    """Keyword arguments for demo.launch(): styling, served folders, limits, no run history."""
+    """Keyword arguments for demo.launch(): styling, served folders, limits, no run history, the callback route."""
     service: AppService = demo.service  # type: ignore[attr-defined]
     return {
         "theme": gr.themes.Soft(),
@@ -136,4 +136,6 @@ def launch_options(demo: gr.Blocks) -> dict:
         "max_file_size": "50mb",
         # Run history would store every input of a public event, including a pasted key.
         "run_history": False,
+        # Gateways' status callbacks land here and wake the runner following that task.
+        "app_kwargs": {"routes": [service.callbacks.route()]},
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ..callbacks import CallbackHub
 from ..config import Settings
 from ..errors import AvatarDemoError
 from ..history import History
@@ -70,6 +71,8 @@ class AppService:
             DirectoryHost.behind_gradio(self.public_dir, settings.public_url) if settings.public_url else None
         )
         self.state_secret = settings.state_secret or self._stored_secret(data / "browser-state.secret")
+        # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
+        self.callbacks = CallbackHub(settings.public_url, self.state_secret)
         self._prepared: OrderedDict[str, PreparedMedia] = OrderedDict()
         self._following: set[int] = set()
 
@@ -127,7 +130,8 @@ class AppService:
         row = None
         try:
             async for event in run_job(provider, request, history=self.history, videos_dir=self.videos_dir,
-                                       owner=owner, changes=changes, deadline_s=self.settings.poll_deadline_s):
+                                       owner=owner, changes=changes, deadline_s=self.settings.poll_deadline_s,
+                                       callbacks=self.callbacks):
                 row = getattr(event, "row", row)
                 if row is not None:
                     self._following.add(row)
@@ -156,7 +160,7 @@ class AppService:
         try:
             provider = self.provider(provider_name)
             async for _event in follow_task(provider, row, history=self.history, videos_dir=self.videos_dir,
-                                            deadline_s=self.settings.poll_deadline_s):
+                                            deadline_s=self.settings.poll_deadline_s, callbacks=self.callbacks):
                 pass  # follow_task records every outcome in the history
         except AvatarDemoError as exc:
             self.history.update(row, message=str(exc))

@@ -71,23 +71,30 @@ def test_bring_your_own_key_is_used_once_and_never_shown(app, client: Client, fr
         generate(client, media_dir, "modellix").result(timeout=60)
 
 
-def test_twenty_users_start_at_once(app, fresh_sim, media_dir: Path) -> None:
-    """20 simultaneous 5 s jobs all start at once: with Gradio's default limit of 1 this would take ~20×.
+def test_twenty_users_start_at_once(app, fresh_sim, media_dir: Path, tmp_path: Path) -> None:
+    """20 users with their own clips press Generate at once (5 s jobs): all run together.
 
-    The goal is ≤ 1.3× one job; measured here 1.8× (app, simulator and 20 clients share two cores),
-    so the assertion guards concurrency itself with slack (2.5×) until that gap is closed.
+    The goal is ≤ 1.3× one job, measured out of process by benchmarks/concurrency.py. Here the app,
+    the simulator and the 20 clients share one Python process and two cores, so the assertion keeps
+    slack (2×); Gradio's default limit of one job at a time would take about 20×.
     """
     fresh_sim.state.config.job_seconds = 5.0
+    voices = [make_tone(tmp_path / f"voice-{i}.wav", 3.0, volume_db=-10.0 - i / 2) for i in range(20)]
+    # Plain HTTP on loopback: skip the CA bundle gradio_client would load for every upload.
+    clients = [Client(app.test_url, verbose=False, ssl_verify=False) for _ in range(21)]
 
-    def one() -> float:
+    def one(index: int) -> float:
         started = time.monotonic()
-        generate(Client(app.test_url, verbose=False), media_dir, "kling").result(timeout=180)
+        status = clients[index].submit(image=handle_file(str(media_dir / "portrait.jpg")),
+                                       audio=handle_file(str(voices[index % 20])), prompt="a slow nod", mode="std",
+                                       provider="kling", api_name="/generate").result(timeout=180)[0]
+        assert "done ✓" in status
         return time.monotonic() - started
 
-    single = one()
+    single = one(20)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        durations = list(pool.map(lambda _: one(), range(20)))
+        durations = list(pool.map(one, range(20)))
     makespan = time.monotonic() - started
     assert len(durations) == 20
-    assert makespan <= 2.5 * single, (makespan, single)
+    assert makespan <= 2.0 * single, (makespan, single)

@@ -1,0 +1,157 @@
+"""Makespan of N users pressing Generate at once (5 s simulated Kling jobs) and the app's peak memory.
+
+The app (`python app.py`) and the simulator (`python -m avatar_demo simulate`) run as their own
+processes, as they would in production; N gradio_client users, each with their own photo and voice
+(so nothing is shared through the prepare cache), call `/generate` at the same moment. For every N
+the app is restarted so its peak RSS (VmHWM) belongs to that N alone. The app's public address is
+its loopback URL, so the simulator's status callbacks reach it (`--no-callbacks` to poll only).
+
+    python benchmarks/concurrency.py [--users 1 10 50] [--job-seconds 5] [--repeat 3] [--no-callbacks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gradio_client import Client, handle_file  # noqa: E402
+
+from tests.helpers import make_image, make_tone  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{process.args} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer in {seconds} s")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def inputs(folder: Path, users: int) -> list[tuple[Path, Path]]:
+    """A distinct 3 s voice and photo per user, as real users would bring."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = []
+    for i in range(users):
+        voice = make_tone(folder / f"voice-{i}.wav", 3.0, volume_db=-12.0 - (i % 10))
+        photo = make_image(folder / f"photo-{i}.jpg", (600 + 2 * i, 800))
+        pairs.append((photo, voice))
+    return pairs
+
+
+def run_wave(url: str, media: list[tuple[Path, Path]]) -> tuple[float, list[float], list[float]]:
+    """Every user calls /generate at the same instant; returns makespan, per-user totals and submit times."""
+    # Plain HTTP on loopback: skip loading the CA bundle, which gradio_client would do for every upload.
+    clients = [Client(url, verbose=False, ssl_verify=False) for _ in media]
+    gate = threading.Barrier(len(media))
+    start_at: list[float] = []
+
+    def user(i: int) -> tuple[float, float]:
+        photo, voice = media[i]
+        gate.wait()
+        began = time.monotonic()
+        if i == 0:
+            start_at.append(began)
+        job = clients[i].submit(image=handle_file(str(photo)), audio=handle_file(str(voice)), prompt="a slow nod",
+                                mode="std", provider="kling", api_name="/generate")
+        submitted = None
+        while not job.done():
+            if submitted is None and any("submitted" in str(o[0]) for o in job.outputs()):
+                submitted = time.monotonic() - began
+            time.sleep(0.05)
+        status = job.result()[0]
+        if "done ✓" not in status:
+            raise SystemExit(f"user {i} did not finish: {status}")
+        return time.monotonic() - began, submitted if submitted is not None else float("nan")
+
+    with concurrent.futures.ThreadPoolExecutor(len(media)) as pool:
+        results = list(pool.map(user, range(len(media))))
+        makespan = time.monotonic() - start_at[0]
+    for client in clients:
+        client.close()
+    return makespan, [r[0] for r in results], [r[1] for r in results]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--job-seconds", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=3, help="waves per N; the median makespan is reported")
+    parser.add_argument("--no-callbacks", action="store_true",
+                        help="give the app no public address, so results are found by polling alone")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="avatar-bench-"))
+    media = inputs(work / "media", max(args.users))
+    sim_port = free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    simulator = subprocess.Popen([sys.executable, "-m", "avatar_demo", "simulate", "--port", str(sim_port),
+                                  "--job-seconds", str(args.job_seconds)], cwd=ROOT, **quiet)
+    try:
+        wait_for(f"http://127.0.0.1:{sim_port}/sim/faults", simulator)
+        rows = []
+        for users in args.users:
+            port = free_port()
+            env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+                   "AVATAR_DATA_DIR": str(work / f"data-{users}"), "AVATAR_PROVIDER": "kling",
+                   "KLING_API_KEY": "bench-key", "KLING_BASE_URL": f"http://127.0.0.1:{sim_port}/kling"}
+            if not args.no_callbacks:
+                env["AVATAR_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+            app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
+            try:
+                wait_for(f"http://127.0.0.1:{port}/config", app)
+                run_wave(f"http://127.0.0.1:{port}", media[:1])  # warm-up: imports, first ffmpeg run
+                waves = [run_wave(f"http://127.0.0.1:{port}", media[:users]) for _ in range(args.repeat)]
+                rss = peak_rss_mb(app.pid)
+            finally:
+                app.terminate()
+                app.wait(30)
+            makespan = statistics.median(w[0] for w in waves)
+            submit = statistics.median(statistics.median(w[2]) for w in waves)
+            rows.append((users, makespan, submit, rss))
+            print(f"N={users:3d}  makespan {makespan:6.2f} s  median time to 'submitted' {submit:5.2f} s  "
+                  f"app peak RSS {rss:6.0f} MB", flush=True)
+    finally:
+        simulator.terminate()
+        simulator.wait(30)
+
+    single = rows[0][1]
+    print(f"\n| users | makespan | ratio to N={rows[0][0]} | median time to submitted | app peak RSS |")
+    print("|---|---|---|---|---|")
+    for users, makespan, submit, rss in rows:
+        print(f"| {users} | {makespan:.2f} s | {makespan / single:.2f}× | {submit:.2f} s | {rss:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
