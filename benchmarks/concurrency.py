@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--job-seconds", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=3, help="waves per N; the median makespan is reported")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="AVATAR_CONCURRENCY for the app (default: the app's own, 32); users beyond it queue")
     parser.add_argument("--no-callbacks", action="store_true",
                         help="give the app no public address, so results are found by polling alone")
     args = parser.parse_args()
@@ -126,6 +128,8 @@ def main() -> None:
             env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
                    "AVATAR_DATA_DIR": str(work / f"data-{users}"), "AVATAR_PROVIDER": "kling",
                    "KLING_API_KEY": "bench-key", "KLING_BASE_URL": f"http://127.0.0.1:{sim_port}/kling"}
+            if args.concurrency:
+                env["AVATAR_CONCURRENCY"] = str(args.concurrency)
             if not args.no_callbacks:
                 env["AVATAR_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
             app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)

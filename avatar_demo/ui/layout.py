@@ -136,6 +136,9 @@ def launch_options(demo: gr.Blocks) -> dict:
         "max_file_size": "50mb",
         # Run history would store every input of a public event, including a pasted key.
         "run_history": False,
+        # Gradio runs at most max_threads jobs at once across all events (default 40), whatever the
+        # per-event limits say; leave room above AVATAR_CONCURRENCY for resumes and small events.
+        "max_threads": max(40, 2 * service.settings.concurrency),
         # Gateways' status callbacks land here and wake the runner following that task.
         "app_kwargs": {"routes": [service.callbacks.route()]},
     }

@@ -98,3 +98,16 @@ def test_twenty_users_start_at_once(app, fresh_sim, media_dir: Path, tmp_path: P
     makespan = time.monotonic() - started
     assert len(durations) == 20
     assert makespan <= 2.0 * single, (makespan, single)
+
+
+def test_gateway_callbacks_reach_the_app(app, client: Client, fresh_sim, media_dir: Path) -> None:
+    """The app's public address goes out as callback_url; the simulator's callbacks land on the app's route."""
+    status = generate(client, media_dir, "kling").result(timeout=120)[0]
+    task_id = status.split("Task id:** `")[1].split("`")[0]
+    task = fresh_sim.state.tasks[task_id]
+    assert task.callback_url == app.service.callbacks.url
+    assert task.callback_url.startswith(f"{app.test_url}/avatar-demo/callback/")
+    assert app.service.callbacks.received >= 1
+    # A guessed address is refused; the real one says nothing about which tasks exist.
+    assert httpx.post(f"{app.test_url}/avatar-demo/callback/guess", json={"task_id": task_id}, timeout=10).status_code == 404
+    assert httpx.post(task.callback_url, json={"task_id": "no-such-task"}, timeout=10).json() == {"ok": True}
