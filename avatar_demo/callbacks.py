@@ -147,9 +147,12 @@ class CallbackHub:
         async def receive(request: Request) -> JSONResponse:
             if not hmac.compare_digest(request.path_params["token"], self.token):
                 return JSONResponse({"error": "not found"}, status_code=404)
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                return JSONResponse({"error": "too large"}, status_code=413)
+            # Read at most MAX_BODY bytes: this route is public and must not buffer whatever it is sent.
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return JSONResponse({"error": "too large"}, status_code=413)
             try:
                 payload = json.loads(body)
             except ValueError:
