@@ -17,6 +17,8 @@ from starlette.routing import Route
 
 __all__ = ["CallbackHub", "Wakeup", "callback_ids", "callback_says_running"]
 
+#: Where the callback route lives on the app's web server.
+ROUTE_PREFIX = "/avatar-demo/callback"
 #: The largest callback body read; real ones are a few hundred bytes.
 MAX_BODY = 64 * 1024
 #: A callback that arrives before its task is being listened for still counts for this long.
@@ -25,12 +27,18 @@ EARLY_S = 120.0
 RUNNING_WORDS = frozenset({"submitted", "processing", "pending", "running", "queued", "queueing", "in_progress"})
 
 
+def _levels(payload: Any) -> Iterator[dict[str, Any]]:
+    # Kling puts the task at the top level; crun sends it bare or wrapped in "data".
+    if isinstance(payload, dict):
+        yield payload
+        if isinstance(payload.get("data"), dict):
+            yield payload["data"]
+
+
 def callback_ids(payload: Any) -> set[str]:
     """Task ids and external ids named by a callback body (Kling legacy and new shapes, crun)."""
     found: set[str] = set()
-    for level in (payload, payload.get("data") if isinstance(payload, dict) else None):
-        if not isinstance(level, dict):
-            continue
+    for level in _levels(payload):
         for key in ("task_id", "id", "external_id", "external_task_id"):
             if isinstance(level.get(key), str | int) and str(level[key]):
                 found.add(str(level[key]))
@@ -42,11 +50,10 @@ def callback_ids(payload: Any) -> set[str]:
 
 def callback_says_running(payload: Any) -> bool:
     """Whether a callback only reports progress; anything else (done, failed, unknown) is worth a poll."""
-    for level in (payload, payload.get("data") if isinstance(payload, dict) else None):
-        if isinstance(level, dict):
-            word = level.get("task_status") or level.get("status")
-            if isinstance(word, str):
-                return word.strip().lower() in RUNNING_WORDS
+    for level in _levels(payload):
+        word = level.get("task_status") or level.get("status")
+        if isinstance(word, str):
+            return word.strip().lower() in RUNNING_WORDS
     return False
 
 
@@ -90,7 +97,7 @@ class CallbackHub:
 
     def __init__(self, public_url: str | None, secret: str) -> None:
         self.token = hmac.new(secret.encode(), b"avatar-demo-callback", hashlib.sha256).hexdigest()[:32]
-        self.path = f"/avatar-demo/callback/{self.token}"
+        self.path = f"{ROUTE_PREFIX}/{self.token}"
         self.url = f"{public_url.rstrip('/')}{self.path}" if public_url else None
         self._listeners: dict[str, set[Wakeup]] = {}
         self._early: dict[str, tuple[float, bool]] = {}
@@ -161,4 +168,4 @@ class CallbackHub:
             # Gateways retry anything but 200; whether the task is known here is nobody's business.
             return JSONResponse({"ok": True})
 
-        return Route("/avatar-demo/callback/{token}", receive, methods=["POST"])
+        return Route(ROUTE_PREFIX + "/{token}", receive, methods=["POST"])

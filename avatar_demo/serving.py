@@ -9,17 +9,21 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["ThreadedServer"]
+__all__ = ["ThreadedServer", "free_port"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class ThreadedServer:
     """One ASGI app on 127.0.0.1:*port* (a free one when 0), started and stopped from the calling thread."""
 
     def __init__(self, app: Any, *, port: int = 0, name: str = "asgi-server") -> None:
-        if port == 0:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
+        port = port or free_port()
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"

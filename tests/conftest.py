@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from avatar_demo.media import PreparedMedia, prepare_media
+from avatar_demo.providers import AvatarRequest
 from avatar_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tests.helpers import make_image, make_tone
 
@@ -75,3 +77,15 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_tone(folder / "speech.mp3", 3.0)
     make_image(folder / "portrait.jpg", (640, 800))
     return folder
+
+
+@pytest.fixture
+async def prepared(media_dir: Path, tmp_path: Path) -> PreparedMedia:
+    """The session's portrait and speech, prepared for a gateway."""
+    return await prepare_media(media_dir / "portrait.jpg", media_dir / "speech.mp3", tmp_path / "job")
+
+
+@pytest.fixture
+def request_(prepared: PreparedMedia) -> AvatarRequest:
+    """An avatar request for the prepared portrait and speech."""
+    return AvatarRequest(image=prepared.image.path, audio=prepared.audio.path)

@@ -12,9 +12,8 @@ from starlette.applications import Starlette
 
 from avatar_demo.callbacks import CallbackHub, callback_ids
 from avatar_demo.jobs import Progress, Succeeded
-from avatar_demo.media import prepare_media
 from avatar_demo.polling import PollSchedule
-from avatar_demo.providers import AvatarRequest, Status
+from avatar_demo.providers import Status
 from avatar_demo.serving import ThreadedServer
 from tests.helpers import run_to_end
 from tests.providers.test_gateways import provider_for
@@ -48,11 +47,6 @@ def receiver():
     with server:
         yield hub
 
-
-@pytest.fixture
-async def request_(media_dir: Path, tmp_path: Path) -> AvatarRequest:
-    media = await prepare_media(media_dir / "portrait.jpg", media_dir / "speech.mp3", tmp_path / "job")
-    return AvatarRequest(image=media.image.path, audio=media.audio.path)
 
 
 async def timed_run(gateways, provider, request_, tmp_path: Path, **options):  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ import pytest
 from avatar_demo.errors import AmbiguousCreate, PollTimeout
 from avatar_demo.history import History
 from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded, follow_task, run_job
-from avatar_demo.media import prepare_media
 from avatar_demo.polling import PollSchedule
 from avatar_demo.providers import AvatarRequest
 from tests.helpers import run_to_end
@@ -17,11 +16,6 @@ from tests.providers.test_gateways import provider_for
 
 pytestmark = pytest.mark.anyio
 
-
-@pytest.fixture
-async def request_(media_dir: Path, tmp_path: Path) -> AvatarRequest:
-    media = await prepare_media(media_dir / "portrait.jpg", media_dir / "speech.mp3", tmp_path / "job")
-    return AvatarRequest(image=media.image.path, audio=media.audio.path)
 
 
 @pytest.mark.parametrize("name", ["kling", "modellix"])

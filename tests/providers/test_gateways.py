@@ -13,17 +13,11 @@ from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded
 from avatar_demo.media import prepare_media
 from avatar_demo.providers import AvatarRequest, TtsRequest, make_provider
 from avatar_demo.providers.http import ReadRetry
-from tests.conftest import KEYS
 from tests.helpers import facts, run_to_end
 
 pytestmark = pytest.mark.anyio
 ALL = ["kling", "cometapi", "kkiai", "modellix", "crun"]
 FAST_READS = ReadRetry(attempts=8, wait_initial_s=0.05, wait_max_s=0.2, wait_jitter_s=0.05, max_retry_after_s=0.2)
-
-
-@pytest.fixture
-async def prepared(media_dir: Path, tmp_path: Path):
-    return await prepare_media(media_dir / "portrait.jpg", media_dir / "speech.mp3", tmp_path / "job")
 
 
 def provider_for(name: str, host=None, **env_overrides: str):

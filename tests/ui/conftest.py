@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-from pathlib import Path
 
 import pytest
 
 from avatar_demo.config import load_settings
+from avatar_demo.serving import free_port
 from avatar_demo.simulator import Faults
 from avatar_demo.ui import build_demo, launch_options
 from tests.conftest import KEYS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
