@@ -1,8 +1,11 @@
-"""Avatar Demo: the Gradio app (`python app.py`; on Hugging Face Spaces this file is the entry point)."""
+"""Avatar Demo: the Gradio app (`python app.py [--share] [--mcp]`; on Hugging Face Spaces this file is the entry point)."""
 
-from avatar_demo.ui import build_demo, launch_options
+import sys
 
-demo = build_demo()
+from avatar_demo.ui import build_demo, main
 
 if __name__ == "__main__":
-    demo.launch(**launch_options(demo))
+    sys.exit(main())
+
+# For `gradio app.py` (reload mode) and anything else that imports the app.
+demo = build_demo()

@@ -1,4 +1,11 @@
-"""Gateway status callbacks as a wake-up signal: a callback makes the runner poll now, never decides an outcome."""
+"""Gateway status callbacks as a wake-up signal: a callback makes a follower poll now, never decides an outcome.
+
+Each task gets its own callback URL, `<public>/avatar-demo/callback/<row>/<token>`, whose token is an
+HMAC of the history row under the server-only secret. So a callback names its task by its URL, a
+stranger cannot make one up, and nothing the body says is trusted: the outcome always comes from
+the gateway's own task record. Even a genuine URL causes at most one early poll per task per
+MIN_GAP_S, and nothing a caller sends is kept beyond a small, fixed number of rows.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,10 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,55 +24,35 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-__all__ = ["CallbackHub", "Wakeup", "callback_ids", "callback_says_running"]
+from .status import Status
 
-#: Where the callback route lives on the app's web server.
+__all__ = ["CallbackHub", "Wakeup"]
+
 ROUTE_PREFIX = "/avatar-demo/callback"
 #: The largest callback body read; real ones are a few hundred bytes.
-MAX_BODY = 64 * 1024
-#: A callback that arrives before its task is being listened for still counts for this long.
+MAX_BODY = 16 * 1024
+#: A callback that arrives before its follower listens (it can beat the create's reply) counts this long.
 EARLY_S = 120.0
-#: Status words (every gateway's) that mean "still going": such a callback needs no poll.
-RUNNING_WORDS = frozenset({"submitted", "processing", "pending", "running", "queued", "queueing", "in_progress"})
+#: At most this many such early callbacks are remembered (only rows with a valid token get here), and
+#: only bodies up to EARLY_BODY bytes are kept with them: at most about 2 MB in all.
+EARLY_MAX = 1024
+EARLY_BODY = 2048
+#: Callbacks cut a task's wait at most once per this many seconds.
+MIN_GAP_S = 3.0
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+_ROW = re.compile(r"[0-9]{1,12}")
 
-
-def _levels(payload: Any) -> Iterator[dict[str, Any]]:
-    # Kling puts the task at the top level; crun sends it bare or wrapped in "data".
-    if isinstance(payload, dict):
-        yield payload
-        if isinstance(payload.get("data"), dict):
-            yield payload["data"]
-
-
-def callback_ids(payload: Any) -> set[str]:
-    """Task ids and external ids named by a callback body (Kling legacy and new shapes, crun)."""
-    found: set[str] = set()
-    for level in _levels(payload):
-        for key in ("task_id", "id", "external_id", "external_task_id"):
-            if isinstance(level.get(key), str | int) and str(level[key]):
-                found.add(str(level[key]))
-        info = level.get("task_info")
-        if isinstance(info, dict) and isinstance(info.get("external_task_id"), str) and info["external_task_id"]:
-            found.add(info["external_task_id"])
-    return found
-
-
-def callback_says_running(payload: Any) -> bool:
-    """Whether a callback only reports progress; anything else (done, failed, unknown) is worth a poll."""
-    for level in _levels(payload):
-        word = level.get("task_status") or level.get("status")
-        if isinstance(word, str):
-            return word.strip().lower() in RUNNING_WORDS
-    return False
+Interpret = Callable[[Any], "Status | None"]
 
 
 class Wakeup:
-    """One followed task's signal; rung by every callback that names it."""
+    """One followed task's signal: rung by its callbacks, it ends the follower's current wait early."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_gap_s: float = MIN_GAP_S) -> None:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
-        self.keys: set[str] = set()
+        self._min_gap_s = min_gap_s
+        self._last_early = float("-inf")
         #: Callbacks heard so far: one proves the gateway can reach us, so polls may relax.
         self.heard = 0
 
@@ -77,84 +66,79 @@ class Wakeup:
             self._event.set()
 
     async def pause(self, seconds: float) -> bool:
-        """Wait up to *seconds*; True when a callback cut the wait short."""
+        """Wait up to *seconds*; True when a callback cut the wait short (never twice within the gap)."""
+        loop = self._loop
+        end = loop.time() + seconds
         try:
+            # asyncio.TimeoutError, not TimeoutError: on Python 3.10 they are different classes.
             await asyncio.wait_for(self._event.wait(), seconds)
-            woke = True
-        except TimeoutError:
-            woke = False
+        except asyncio.TimeoutError:
+            return False
+        earliest = self._last_early + self._min_gap_s
+        if loop.time() < earliest:
+            await asyncio.sleep(max(0.0, min(earliest, end) - loop.time()))
         self._event.clear()
-        return woke
+        self._last_early = loop.time()
+        return True
 
 
 class CallbackHub:
-    """Hands out this app's callback URL and rings the runners whose task a callback names.
-
-    The URL carries a token derived from the app's stable secret, so it survives restarts (a resumed
-    task still wakes) and a stranger cannot guess it. Even a forged callback only causes one early
-    poll: the outcome always comes from the gateway's own task record.
-    """
+    """Hands out per-task callback URLs and rings the follower of the task a callback names."""
 
     def __init__(self, public_url: str | None, secret: str) -> None:
-        self.token = hmac.new(secret.encode(), b"avatar-demo-callback", hashlib.sha256).hexdigest()[:32]
-        self.path = f"{ROUTE_PREFIX}/{self.token}"
-        self.url = f"{public_url.rstrip('/')}{self.path}" if public_url else None
-        self._listeners: dict[str, set[Wakeup]] = {}
-        self._early: dict[str, tuple[float, bool]] = {}
+        self._key = hashlib.sha256(f"avatar-demo-callbacks:{secret}".encode()).digest()
+        self.base = f"{public_url.rstrip('/')}{ROUTE_PREFIX}" if public_url else None
+        self._listeners: dict[int, tuple[Wakeup, Interpret]] = {}
+        self._early: OrderedDict[int, tuple[float, Any]] = OrderedDict()
+        #: Callbacks with a valid token received so far.
         self.received = 0
 
+    def token(self, row: int) -> str:
+        """The secret part of row *row*'s callback URL."""
+        return hmac.new(self._key, str(row).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def url_for(self, row: int) -> str | None:
+        """Row *row*'s callback URL, or None when the app has no public address."""
+        return f"{self.base}/{row}/{self.token(row)}" if self.base else None
+
     @contextmanager
-    def listen(self, *ids: str | None) -> Iterator[Wakeup]:
-        """A Wakeup rung by callbacks naming any of *ids* (more can be attached), for the length of the block."""
+    def listen(self, row: int, interpret: Interpret) -> Iterator[Wakeup]:
+        """A Wakeup rung by row *row*'s callbacks for the length of the block; *interpret* reads their bodies."""
         wake = Wakeup()
-        self.attach(wake, *ids)
+        self._listeners[row] = (wake, interpret)
+        early = self._early.pop(row, None)
+        if early is not None and early[0] > time.monotonic() - EARLY_S:
+            wake.ring(poll=_worth_a_poll(interpret, early[1]))
         try:
             yield wake
         finally:
-            for key in wake.keys:
-                waiting = self._listeners.get(key)
-                if waiting is not None:
-                    waiting.discard(wake)
-                    if not waiting:
-                        del self._listeners[key]
+            if self._listeners.get(row, (None,))[0] is wake:
+                del self._listeners[row]
 
-    def attach(self, wake: Wakeup, *ids: str | None) -> None:
-        """Ring *wake* for callbacks naming any of *ids* too (a task id learnt after the create)."""
-        for key in {i for i in ids if i} - wake.keys:
-            wake.keys.add(key)
-            self._listeners.setdefault(key, set()).add(wake)
-            at, poll = self._early.pop(key, (0.0, False))
-            if at > time.monotonic() - EARLY_S:
-                wake.ring(poll=poll)
-
-    def deliver(self, payload: Any) -> int:
-        """Ring every runner a callback names; returns how many were rung.
-
-        The status word in the body only decides whether to poll at once: a forged "succeed" costs
-        one early poll, a forged "processing" nothing.
-        """
+    def deliver(self, row: int, payload: Any, *, size: int = 0) -> bool:
+        """Ring row *row*'s follower; True when one was listening. The body only decides whether to poll now."""
         self.received += 1
-        now = time.monotonic()
-        poll = not callback_says_running(payload)
-        self._early = {k: v for k, v in self._early.items() if v[0] > now - EARLY_S}
-        rung = 0
-        for key in callback_ids(payload):
-            waiting = self._listeners.get(key)
-            if waiting:
-                for wake in list(waiting):
-                    wake.ring(poll=poll)
-                    rung += 1
-            else:
-                self._early[key] = (now, poll)
-        return rung
+        listener = self._listeners.get(row)
+        if listener is None:
+            # A large body is not kept: its follower simply polls when it starts listening.
+            self._early[row] = (time.monotonic(), payload if size <= EARLY_BODY else None)
+            self._early.move_to_end(row)
+            while len(self._early) > EARLY_MAX:
+                self._early.popitem(last=False)
+            return False
+        wake, interpret = listener
+        wake.ring(poll=_worth_a_poll(interpret, payload))
+        return True
 
     def route(self) -> Route:
-        """The POST route gateways call; mount it on the app's web server."""
+        """The POST route gateways call; mount it on the app's web server. It never answers 5xx."""
 
         async def receive(request: Request) -> JSONResponse:
-            if not hmac.compare_digest(request.path_params["token"], self.token):
+            row, token = request.path_params.get("row", ""), request.path_params.get("token", "")
+            if not (_ROW.fullmatch(row) and _TOKEN.fullmatch(token)
+                    and hmac.compare_digest(token, self.token(int(row)))):
                 return JSONResponse({"error": "not found"}, status_code=404)
-            # Read at most MAX_BODY bytes: this route is public and must not buffer whatever it is sent.
+            # Read at most MAX_BODY bytes: the route is public and must not buffer whatever it is sent.
             body = b""
             async for chunk in request.stream():
                 body += chunk
@@ -162,10 +146,19 @@ class CallbackHub:
                     return JSONResponse({"error": "too large"}, status_code=413)
             try:
                 payload = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return JSONResponse({"error": "not JSON"}, status_code=400)
-            self.deliver(payload)
-            # Gateways retry anything but 200; whether the task is known here is nobody's business.
+            self.deliver(int(row), payload, size=len(body))
+            # Gateways retry anything but 200; whether the task is followed here is nobody's business.
             return JSONResponse({"ok": True})
 
-        return Route(ROUTE_PREFIX + "/{token}", receive, methods=["POST"])
+        return Route(ROUTE_PREFIX + "/{row}/{token}", receive, methods=["POST"])
+
+
+def _worth_a_poll(interpret: Interpret, payload: Any) -> bool:
+    """Progress news needs no poll; an end, or anything we cannot read, does."""
+    try:
+        status = interpret(payload)
+    except Exception:  # noqa: BLE001 - a stranger's body must never break the route
+        return True
+    return status is None or status.terminal

@@ -1,4 +1,4 @@
-"""Command line: prepare media, generate a video through any provider, or serve the simulator."""
+"""Command line: prepare media, generate a video through any provider, serve the simulator, deploy to a Space."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import contextlib
 import json
 import shutil
 import sys
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import PROVIDERS, load_settings
+from . import providers, space
+from .config import load_settings
 from .errors import AvatarDemoError, InputError
 
 __all__ = ["main"]
@@ -30,11 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--max-seconds", type=float, default=None, help="longest window kept (default AVATAR_MAX_AUDIO_S or 60)")
 
     gen = sub.add_parser("generate", help="generate a talking-avatar video")
-    gen.add_argument("--provider", choices=PROVIDERS, default=None, help="default: AVATAR_PROVIDER, else the first with a key, else local")
+    gen.add_argument("--provider", choices=providers.names(), default=None,
+                     help="default: AVATAR_PROVIDER, else the first with a key, else the free preview")
     gen.add_argument("--image", required=True, type=Path)
     voice = gen.add_mutually_exclusive_group(required=True)
     voice.add_argument("--audio", type=Path)
-    voice.add_argument("--audio-id", help="an audio id from Kling text to speech")
+    voice.add_argument("--audio-id", help="an audio id from text to speech (providers that offer it)")
     gen.add_argument("--prompt", default="")
     gen.add_argument("--mode", choices=("std", "pro"), default="std")
     gen.add_argument("--out", type=Path, default=None, help="copy the video here")
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8123)
     sim.add_argument("--job-seconds", type=float, default=8.0, help="how long each simulated task runs")
+    space.add_parser(sub)
     return parser
 
 
@@ -60,7 +62,8 @@ def _prepare(args: argparse.Namespace) -> int:
     )
     print(json.dumps({
         "image": {"path": str(media.image.path), "width": media.image.width, "height": media.image.height,
-                  "bytes": media.image.bytes, "changes": media.image.changes},
+                  "bytes": media.image.bytes, "changes": media.image.changes,
+                  "warnings": list(getattr(media.image, "warnings", []))},
         "audio": {"path": str(media.audio.path), "duration_s": media.audio.duration_s,
                   "bytes": media.audio.bytes, "changes": media.audio.changes},
     }))
@@ -69,43 +72,46 @@ def _prepare(args: argparse.Namespace) -> int:
 
 async def _generate(args: argparse.Namespace) -> int:
     from .history import History
-    from .hosting import LoopbackFileServer, media_host_for
-    from .jobs import Failed, Progress, Submitted, Succeeded, run_job
-    from .media import prepare_image, prepare_media
-    from .providers import AvatarRequest, make_provider
+    from .hosting import HubDatasetHost, LoopbackFileServer
+    from .jobs import Failed, JobContext, Progress, Submitted, Succeeded, Timing, Unresolved, run_job
+    from .jobs.plan import Inputs, JobInput, VoiceLimit, plan_job
+    from .journal import Recorder, default_journal
+    from .storage import Storage
 
     settings = load_settings(default_provider=args.provider)
-    name = settings.default_provider
-    job_dir = settings.data_dir / "jobs" / uuid.uuid4().hex
+    spec = providers.spec(settings.default_provider)
+    storage = Storage(settings.data_dir, settings.retention)
+    storage.ensure()
+    recorder = Recorder(History(storage.database), default_journal(settings.data_dir))
     with contextlib.ExitStack() as stack:
         host = None
-        if name == "crun":
-            host = media_host_for(settings) or stack.enter_context(LoopbackFileServer(settings.data_dir / "public"))
-        provider = make_provider(name, settings, media_host=host)
+        if spec.public_media:
+            # The CLI has no public address: a Hub dataset, else a file server a gateway on this machine can reach.
+            host = (HubDatasetHost(settings.hf_dataset, settings.hf_token) if settings.hf_dataset
+                    else stack.enter_context(LoopbackFileServer(storage.public)))
+        # No callbacks: nothing here would receive them.
+        ctx = JobContext(recorder, storage.videos, host, None, Timing(deadline_s=settings.poll_deadline_s))
+        config = settings.provider(spec.name)
+        config.require_key()
+        limit = VoiceLimit.of(spec, args.max_seconds or settings.max_audio_s)
+        plan = await plan_job(spec, JobInput(
+            image=args.image, audio=args.audio, audio_id=args.audio_id, prompt=args.prompt, mode=args.mode,
+            start=args.start, watermark=args.watermark, callback_url=args.callback_url,
+            external_task_id=args.external_task_id), inputs=Inputs(storage.jobs, slots=1), limit=limit)
+        for change in plan.changes:
+            print(f"prepared: {change}", file=sys.stderr)
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        provider = providers.make_provider(config, providers.ProviderOptions(work_dir=storage.previews))
         try:
-            limit = min(args.max_seconds or settings.max_audio_s, provider.max_audio_s)
-            if args.audio is not None:
-                media = await prepare_media(args.image, args.audio, job_dir, start=args.start, max_seconds=limit)
-                image, audio, duration, changes = media.image.path, media.audio.path, media.audio.duration_s, media.changes
-            else:
-                prepared = await asyncio.to_thread(prepare_image, args.image, job_dir)
-                image, audio, duration, changes = prepared.path, None, None, [f"Photo: {c}" for c in prepared.changes]
-            for change in changes:
-                print(f"prepared: {change}", file=sys.stderr)
-            request = AvatarRequest(
-                image=image, audio=audio, audio_id=args.audio_id, prompt=args.prompt, mode=args.mode,
-                audio_duration_s=duration, watermark=args.watermark, callback_url=args.callback_url,
-                external_task_id=args.external_task_id,
-            )
-            history = History(settings.data_dir / "history.sqlite3")
-            async for event in run_job(provider, request, history=history, videos_dir=settings.data_dir / "videos",
-                                       changes=changes, deadline_s=settings.poll_deadline_s):
+            async for event in run_job(provider, plan.request, ctx, changes=plan.changes):
                 if isinstance(event, Submitted):
-                    print(f"submitted to {provider.label}: task {event.task_id}", file=sys.stderr)
+                    print(f"submitted to {spec.label}: task {event.task_id}", file=sys.stderr)
                 elif isinstance(event, Progress):
-                    extra = f" — {event.note}" if event.note else ""
-                    print(f"[{event.elapsed_s:6.1f} s] {event.raw_status}{extra}", file=sys.stderr)
-                elif isinstance(event, Failed):
+                    extra = f" ({event.detail})" if event.detail and event.detail != event.status.value else ""
+                    note = f" — {event.note}" if event.note else ""
+                    print(f"[{event.elapsed_s:6.1f} s] {event.status.value}{extra}{note}", file=sys.stderr)
+                elif isinstance(event, (Failed, Unresolved)):
                     print(f"error: {event.reason}", file=sys.stderr)
                     return 1
                 elif isinstance(event, Succeeded):
@@ -114,22 +120,24 @@ async def _generate(args: argparse.Namespace) -> int:
                         args.out.parent.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(path, args.out)
                         path = args.out
-                    print(json.dumps({"provider": name, "task_id": event.task_id, "video_path": str(path),
-                                      "duration_s": event.duration_s, "units": event.units}))
+                    print(json.dumps({"provider": spec.name, "task_id": event.task_id, "video_path": str(path),
+                                      "duration_s": event.duration_s,
+                                      "units": event.charged.amount if event.charged else None}))
                     return 0
             return 1
         finally:
+            plan.lease.release()
             await provider.aclose()
 
 
 def _simulate(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .simulator import SimulatorConfig, create_app
+    from .simulator import SimulatorConfig, create_app, simulated
 
     app = create_app(SimulatorConfig(job_seconds=args.job_seconds))
-    for gateway in ("kling", "cometapi", "kkiai", "modellix", "crun"):
-        print(f"{gateway.upper()}_BASE_URL=http://{args.host}:{args.port}/{gateway}", file=sys.stderr)
+    for spec in simulated():
+        print(f"{spec.env_prefix}_BASE_URL=http://{args.host}:{args.port}/{spec.name}", file=sys.stderr)
     print(f"simulator on http://{args.host}:{args.port} — point <NAME>_BASE_URL here; any key is accepted "
           "except for Kling JWTs, which must be signed with KLING_SECRET_KEY", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -144,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _prepare(args)
         if args.command == "generate":
             return asyncio.run(_generate(args))
+        if args.command == "deploy":
+            return space.run(args)
         return _simulate(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

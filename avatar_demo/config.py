@@ -4,90 +4,95 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import providers
 from .errors import ConfigError
+from .providers.spec import ProviderConfig
 
-__all__ = [
-    "PROVIDERS",
-    "PROVIDER_KEYS",
-    "ProviderConfig",
-    "Settings",
-    "load_settings",
-]
+__all__ = ["HouseRules", "Retention", "Settings", "load_settings"]
 
-#: Every provider, in the order used to pick a default when several have keys.
-PROVIDERS = ("kling", "cometapi", "kkiai", "modellix", "crun", "local")
-
-#: The environment variables that hold each provider's key(s); the first group that is
-#: complete wins.  Kling takes either an access/secret pair (JWT) or a plain API key.
-PROVIDER_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "kling": (("KLING_ACCESS_KEY", "KLING_SECRET_KEY"), ("KLING_API_KEY",)),
-    "cometapi": (("COMETAPI_KEY",),),
-    "kkiai": (("KKIAI_API_KEY",),),
-    "modellix": (("MODELLIX_API_KEY",),),
-    "crun": (("CRUN_API_KEY",),),
-    "local": ((),),
-}
-
-DEFAULT_BASE_URLS = {
-    "kling": "https://api-singapore.klingai.com",
-    "cometapi": "https://api.cometapi.com",
-    "kkiai": "https://www.kkiai.com",
-    "modellix": "https://api.modellix.ai",
-    "crun": "https://api.crun.ai",
-    "local": "",
-}
-
-
-def _default_data_dir() -> Path:
-    # A Space with persistent storage mounts /data; elsewhere follow XDG.
-    if Path("/data").is_dir() and os.access("/data", os.W_OK):
-        return Path("/data/avatar-demo")
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "avatar-demo"
+#: Where a Space mounts a storage bucket (old persistent storage is discontinued).
+SPACE_VOLUME = Path("/data")
 
 
 @dataclass(frozen=True)
-class ProviderConfig:
-    """What one provider needs to talk to its gateway."""
+class HouseRules:
+    """What strangers may do with the owner's key in public mode (a Space, a share link, AVATAR_PUBLIC=1)."""
 
-    name: str
-    base_url: str
-    api_key: str | None = field(default=None, repr=False)
-    access_key: str | None = field(default=None, repr=False)
-    secret_key: str | None = field(default=None, repr=False)
+    #: Paid runs per visitor per UTC day on the house key.
+    free_runs: int = 3
+    #: Seconds of audio per run on the house key (longer clips are trimmed).
+    free_seconds: float = 15.0
+    #: Kling units all visitors together may spend per UTC day on the house key.
+    daily_units: float = 100.0
+    #: False: bring-your-own-key only.
+    house_key: bool = True
+    #: Only signed-in visitors may spend the house key.
+    require_login: bool = False
+    #: Only members of these Hugging Face organizations may spend the house key (empty: anyone).
+    allowed_orgs: tuple[str, ...] = ()
+    #: Jobs one visitor may have running at once.
+    max_jobs: int = 2
+    #: Megabytes one visitor may upload per hour.
+    upload_mb_per_hour: float = 300.0
+    #: How many X-Forwarded-For entries, counted from the right, were added by proxies we trust.
+    proxy_hops: int = 0
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long files are kept and how much disk they may take."""
+
+    days: float = 7.0
+    max_disk_mb: float = 2048.0
+    #: Creates are refused when the data dir has less free space than this.
+    min_free_mb: float = 64.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's settings after resolving arguments, environment and defaults."""
+
+    providers: Mapping[str, ProviderConfig]
+    default_provider: str
+    max_audio_s: float = 60.0
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "avatar-demo")
+    #: True when the data dir is local to a Space's container and lost when it restarts.
+    ephemeral: bool = False
+    public_url: str | None = None
+    poll_deadline_s: float = 20 * 60.0
+    #: Preparations (CPU-bound) at once; waiting on gateways is not bounded.
+    prepare_slots: int = 2
+    queue_size: int = 256
+    #: Public mode: strangers reach the app (a Space, a share link, or AVATAR_PUBLIC=1).
+    public: bool = False
+    share: bool = False
+    house: HouseRules = field(default_factory=HouseRules)
+    retention: Retention = field(default_factory=Retention)
+    #: "user:password" for the whole app.
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    mcp: bool = False
+    space_id: str | None = None
+    #: Sign-in with Hugging Face: a Space with `hf_oauth: true` in its README (Gradio's LoginButton works there).
+    oauth: bool = False
+    #: Keeps each browser's stored state readable across restarts; public (it reaches every browser).
+    state_secret: str | None = field(default=None, repr=False)
+    #: Signs callback URLs and browser ids; never leaves the server.
+    server_secret: str | None = field(default=None, repr=False)
+    hf_dataset: str | None = None
+    hf_token: str | None = field(default=None, repr=False)
+
+    def provider(self, name: str) -> ProviderConfig:
+        """The config of provider *name*, or a ConfigError listing the valid names."""
+        providers.spec(name)
+        return self.providers[name]
 
     @property
-    def configured(self) -> bool:
-        """Whether a key is present (the local preview needs none)."""
-        return self.name == "local" or bool(self.api_key or (self.access_key and self.secret_key))
-
-    def require_key(self) -> None:
-        """Raise a ConfigError naming the variable(s) to set when no key is present."""
-        if self.configured:
-            return
-        options = " or ".join("+".join(group) for group in PROVIDER_KEYS[self.name])
-        raise ConfigError(
-            f"No API key for {self.name}: set {options} (environment variable or Space secret), "
-            "or paste your own key into the key field"
-        )
-
-    def with_user_key(self, key: str | None) -> ProviderConfig:
-        """Return a copy that uses a bring-your-own key for one request.
-
-        For Kling an "ACCESS:SECRET" pair selects JWT signing; anything else is a plain
-        API key sent as Bearer.
-        """
-        key = (key or "").strip()
-        if not key:
-            return self
-        if self.name == "kling" and ":" in key:
-            access, _, secret = key.partition(":")
-            return replace(self, api_key=None, access_key=access.strip(), secret_key=secret.strip())
-        return replace(self, api_key=key, access_key=None, secret_key=None)
-
+    def configured(self) -> list[str]:
+        """Providers that have a key (always includes the free ones)."""
+        return [name for name, config in self.providers.items() if config.configured]
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
     raw = env.get(name)
@@ -102,77 +107,99 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float, hi
     return value
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The app's settings after resolving arguments, environment and defaults."""
-
-    providers: dict[str, ProviderConfig]
-    default_provider: str
-    max_audio_s: float = 60.0
-    data_dir: Path = field(default_factory=_default_data_dir)
-    public_url: str | None = None
-    poll_deadline_s: float = 20 * 60.0
-    concurrency: int = 32
-    queue_size: int = 256
-    state_secret: str | None = field(default=None, repr=False)
-    hf_dataset: str | None = None
-    hf_token: str | None = field(default=None, repr=False)
-
-    def provider(self, name: str) -> ProviderConfig:
-        """The config of provider *name*, or a ConfigError listing the valid names."""
-        try:
-            return self.providers[name]
-        except KeyError:
-            raise ConfigError(
-                f"Unknown provider {name!r}; choose one of: {', '.join(PROVIDERS)}"
-            ) from None
-
-    @property
-    def configured(self) -> list[str]:
-        """Providers that have a key (always includes local)."""
-        return [n for n in PROVIDERS if self.providers[n].configured]
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false), got {raw!r}")
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build Settings from keyword overrides, then *env* (default os.environ), then defaults."""
+def _auth(env: Mapping[str, str]) -> tuple[str, str] | None:
+    raw = env.get("AVATAR_AUTH") or ""
+    if not raw:
+        return None
+    user, sep, password = raw.partition(":")
+    if not (sep and user.strip() and password):
+        raise ConfigError("AVATAR_AUTH must be user:password")
+    return user.strip(), password
+
+
+def _data_dir(env: Mapping[str, str], volume: Path) -> tuple[Path, bool]:
+    """AVATAR_DATA_DIR, else a mounted bucket at /data, else a local folder (lost on a Space restart)."""
+    if env.get("AVATAR_DATA_DIR"):
+        return Path(env["AVATAR_DATA_DIR"]), False
+    if volume.is_dir() and os.access(volume, os.W_OK):
+        return volume / "avatar-demo", False
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "avatar-demo", bool(env.get("SPACE_ID"))
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, space_volume: Path | None = None,
+                  **overrides: object) -> Settings:
+    """Build Settings from keyword overrides, then *env* (default os.environ), then defaults.
+
+    *space_volume* replaces /data as the place a Space mounts its storage bucket (tests use it).
+    """
     env = os.environ if env is None else env
-    providers: dict[str, ProviderConfig] = {}
-    for name in PROVIDERS:
-        prefix = name.upper()
-        base = env.get(f"{prefix}_BASE_URL") or DEFAULT_BASE_URLS[name]
-        providers[name] = ProviderConfig(
-            name=name,
-            base_url=base.rstrip("/"),
-            api_key=env.get(f"{prefix}_API_KEY") if name != "cometapi" else env.get("COMETAPI_KEY"),
-            access_key=env.get("KLING_ACCESS_KEY") if name == "kling" else None,
-            secret_key=env.get("KLING_SECRET_KEY") if name == "kling" else None,
-        )
+    configs = {spec.name: ProviderConfig.from_env(spec, env) for spec in providers.specs()}
 
     chosen = overrides.pop("default_provider", None) or env.get("AVATAR_PROVIDER")
     if chosen:
-        if chosen not in providers:
-            raise ConfigError(
-                f"AVATAR_PROVIDER={chosen!r} is not a provider; choose one of: {', '.join(PROVIDERS)}"
-            )
+        if chosen not in configs:
+            raise ConfigError(f"AVATAR_PROVIDER={chosen!r} is not a provider; choose one of: {', '.join(configs)}")
     else:
-        chosen = next((n for n in PROVIDERS if n != "local" and providers[n].configured), "local")
+        chosen = next((name for name, c in configs.items() if c.configured and not c.spec.free), None) \
+            or next(name for name, c in configs.items() if c.spec.free)
 
+    space_id = env.get("SPACE_ID") or None
     public_url = env.get("AVATAR_PUBLIC_URL") or (
-        f"https://{env['SPACE_HOST']}" if env.get("SPACE_HOST") else None
+        f"https://{env['SPACE_HOST'].split(',')[0].strip()}" if env.get("SPACE_HOST") else None
+    )
+    data_dir, ephemeral = _data_dir(env, space_volume or SPACE_VOLUME)
+    house = HouseRules(
+        free_runs=int(_number(env, "AVATAR_FREE_RUNS", 3, low=0, high=10_000)),
+        free_seconds=_number(env, "AVATAR_FREE_SECONDS", 15.0, low=2.0, high=300.0),
+        daily_units=_number(env, "AVATAR_DAILY_UNITS", 100.0, low=0, high=1e9),
+        house_key=_flag(env, "AVATAR_HOUSE_KEY", True),
+        require_login=_flag(env, "AVATAR_REQUIRE_LOGIN", False),
+        allowed_orgs=tuple(o.strip() for o in (env.get("AVATAR_ALLOWED_ORGS") or "").split(",") if o.strip()),
+        max_jobs=int(_number(env, "AVATAR_MAX_JOBS_PER_VISITOR", 2, low=1, high=1000)),
+        upload_mb_per_hour=_number(env, "AVATAR_UPLOAD_MB_PER_HOUR", 300.0, low=1, high=1e6),
+        # On a Space the nearest proxy is the Space's own, which appends the client's address.
+        proxy_hops=int(_number(env, "AVATAR_PROXY_HOPS", 1 if space_id else 0, low=0, high=10)),
+    )
+    retention = Retention(
+        days=_number(env, "AVATAR_RETENTION_DAYS", 7.0, low=0.01, high=3650),
+        max_disk_mb=_number(env, "AVATAR_MAX_DISK_MB", 2048.0, low=10, high=1e9),
+        min_free_mb=_number(env, "AVATAR_MIN_FREE_MB", 64.0, low=0, high=1e9),
     )
     values: dict[str, object] = {
-        "providers": providers,
+        "providers": configs,
         "default_provider": chosen,
         "max_audio_s": _number(env, "AVATAR_MAX_AUDIO_S", 60.0, low=2.0, high=300.0),
+        "data_dir": data_dir,
+        "ephemeral": ephemeral,
         "poll_deadline_s": _number(env, "AVATAR_POLL_DEADLINE_S", 1200.0, low=1.0, high=86400.0),
-        "concurrency": int(_number(env, "AVATAR_CONCURRENCY", 32, low=1, high=1000)),
+        "prepare_slots": int(_number(env, "AVATAR_CONCURRENCY", os.cpu_count() or 2, low=1, high=1000)),
         "queue_size": int(_number(env, "AVATAR_QUEUE_SIZE", 256, low=1, high=100000)),
         "public_url": public_url.rstrip("/") if public_url else None,
-        "state_secret": env.get("AVATAR_STATE_SECRET"),
-        "hf_dataset": env.get("AVATAR_HF_DATASET"),
-        "hf_token": env.get("HF_TOKEN"),
+        "house": house,
+        "retention": retention,
+        "auth": _auth(env),
+        "mcp": _flag(env, "AVATAR_MCP", False),
+        "space_id": space_id,
+        "oauth": bool(space_id and env.get("SYSTEM") == "spaces" and env.get("OAUTH_CLIENT_ID")),
+        "state_secret": env.get("AVATAR_STATE_SECRET") or None,
+        "server_secret": env.get("AVATAR_SERVER_SECRET") or None,
+        "hf_dataset": env.get("AVATAR_HF_DATASET") or None,
+        "hf_token": env.get("HF_TOKEN") or None,
     }
-    if env.get("AVATAR_DATA_DIR"):
-        values["data_dir"] = Path(env["AVATAR_DATA_DIR"])
     values.update({k: v for k, v in overrides.items() if v is not None})
+    # A share link reaches strangers like a Space does (Gradio ignores share on a Space).
+    values["share"] = bool(values.get("share", _flag(env, "GRADIO_SHARE", False))) and not space_id
+    values["public"] = _flag(env, "AVATAR_PUBLIC", bool(space_id) or bool(values["share"]))
     return Settings(**values)  # type: ignore[arg-type]

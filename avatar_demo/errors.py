@@ -3,6 +3,7 @@
     AvatarDemoError
     ├── ConfigError            a key or setting is missing or malformed (names the variable)
     ├── InputError             the photo, voice clip or form values were refused
+    ├── NotAllowed             public mode: the visitor may not spend the house key now (says what to do)
     ├── GatewayError           the gateway answered with a refusal
     │   ├── AuthError          bad or missing key, expired token
     │   ├── QuotaError         out of credit, arrears, no access to the model
@@ -16,7 +17,8 @@
     ├── AmbiguousCreate        a create got no clear answer on a gateway that cannot be asked
     ├── TaskFailed             the remote job ran and failed
     ├── PollTimeout            the deadline passed; carries the task id to resume with
-    └── DownloadError          the finished video could not be fetched
+    ├── DownloadError          the finished video could not be fetched
+    └── DeployError            a Space deploy was refused, by the Hub or before anything was sent
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ __all__ = [
     "AvatarDemoError",
     "CapacityError",
     "ConfigError",
+    "DeployError",
     "DownloadError",
     "GatewayError",
     "GatewayUnreachable",
     "InputError",
+    "NotAllowed",
     "NotFound",
     "PollTimeout",
     "QuotaError",
@@ -52,6 +56,10 @@ class ConfigError(AvatarDemoError):
 
 class InputError(AvatarDemoError):
     """The user's media or form input was refused."""
+
+
+class NotAllowed(AvatarDemoError):
+    """In public mode the visitor may not spend the house key now: allowance used, sign-in needed, and so on."""
 
 
 class GatewayError(AvatarDemoError):
@@ -124,13 +132,20 @@ class ServerError(GatewayError):
 
 
 class GatewayUnreachable(AvatarDemoError):
-    """No usable answer arrived: connection refused, dropped or timed out."""
+    """No usable answer arrived: connection refused, dropped or timed out.
+
+    *sent* says whether the request may have reached the gateway: a connection that never opened
+    sent nothing (a create that failed so is definite and safe to retry), while a timeout or a
+    dropped reply leaves a create's outcome unknown.
+    """
 
     retryable = True
 
-    def __init__(self, provider: str, detail: str) -> None:
+    def __init__(self, provider: str, detail: str, *, sent: bool = True) -> None:
         self.provider = provider
-        super().__init__(f"{provider}: could not reach the gateway ({detail})")
+        self.sent = sent
+        what = "could not reach the gateway" if sent else "could not connect to the gateway; nothing was sent"
+        super().__init__(f"{provider}: {what} ({detail})")
 
 
 class AmbiguousCreate(AvatarDemoError):
@@ -172,3 +187,7 @@ class PollTimeout(AvatarDemoError, TimeoutError):
 
 class DownloadError(AvatarDemoError):
     """The finished video could not be downloaded or was not a video."""
+
+
+class DeployError(AvatarDemoError):
+    """A Space deploy was refused, by the Hub or by a local check; names files and variables, never values."""

@@ -1,4 +1,4 @@
-"""The run history: every task in SQLite, recorded before its first poll so a paid task id is never lost."""
+"""The run history: every task in SQLite, recorded before its create is sent, so a paid task id is never lost."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ACTIVE", "History", "Record"]
+from .status import Status
 
-#: Statuses of a task that may still produce a video.
-ACTIVE = ("creating", "queued", "running")
+__all__ = ["History", "Record"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -36,6 +35,13 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(owner, id);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 """
+#: Columns added after version 0.1, with their definitions.
+_ADDED = {
+    "sent_at": "REAL",
+    "media_token": "TEXT",
+    "byo_key": "INTEGER NOT NULL DEFAULT 0",
+}
+_FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token"}
 
 
 @dataclass(frozen=True)
@@ -47,25 +53,28 @@ class Record:
     provider: str
     task_id: str | None
     external_task_id: str | None
-    status: str
+    status: Status
     prompt: str
     mode: str
     created_at: float
     updated_at: float
+    #: The stored video's file name (in the data dir's videos folder), once downloaded.
     video_path: str | None = None
     duration_s: float | None = None
+    #: What the gateway charged, in its own currency, when it said.
     units: float | None = None
     message: str | None = None
     changes: list[str] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        """Whether the task may still produce a video."""
-        return self.status in ACTIVE
+    #: When the create left (Unix seconds): a task the gateway made earlier is not ours.
+    sent_at: float | None = None
+    #: The folder of published media for a URL-only gateway, withdrawn once the task is final.
+    media_token: str | None = None
+    #: Started with a visitor's own key, which is never stored: it cannot be followed after a restart.
+    byo_key: bool = False
 
 
 class History:
-    """A small thread-safe SQLite table of tasks (one file under AVATAR_DATA_DIR)."""
+    """A small thread-safe SQLite table of tasks (one file in the data dir)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -76,44 +85,54 @@ class History:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            present = {r["name"] for r in self._db.execute("PRAGMA table_info(tasks)")}
+            for column, kind in _ADDED.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")  # noqa: S608 - our names
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         with self._lock:
             cursor = self._db.execute(sql, params)
             return int(cursor.lastrowid or 0)
 
-    def begin(
-        self,
-        provider: str,
-        *,
-        owner: str | None,
-        prompt: str,
-        mode: str,
-        external_task_id: str | None,
-        changes: list[str] | None = None,
-    ) -> int:
+    def check_writable(self) -> None:
+        """Take the write lock and let it go: raises sqlite3.Error when the store cannot be written."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+
+    def begin(self, provider: str, *, owner: str | None, prompt: str, mode: str, external_task_id: str | None,
+              changes: list[str] | None = None, byo_key: bool = False) -> int:
         """Record a create about to be sent; returns the row id."""
         now = time.time()
         return self._write(
-            "INSERT INTO tasks (owner, provider, external_task_id, status, prompt, mode, created_at, updated_at, changes)"
-            " VALUES (?, ?, ?, 'creating', ?, ?, ?, ?, ?)",
-            (owner, provider, external_task_id, prompt, mode, now, now, json.dumps(changes or [])),
+            "INSERT INTO tasks (owner, provider, external_task_id, status, prompt, mode, created_at, updated_at,"
+            " changes, byo_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (owner, provider, external_task_id, Status.SUBMITTING.value, prompt, mode, now, now,
+             json.dumps(changes or []), int(byo_key)),
         )
 
     def update(self, row: int, **fields: Any) -> None:
         """Set some columns of one row (and bump updated_at)."""
-        allowed = {"task_id", "status", "video_path", "duration_s", "units", "message", "created_at"}
-        unknown = set(fields) - allowed
+        unknown = set(fields) - _FIELDS
         if unknown:
             raise ValueError(f"unknown history fields: {sorted(unknown)}")
-        fields["updated_at"] = time.time()
-        columns = ", ".join(f"{name} = ?" for name in fields)
-        self._write(f"UPDATE tasks SET {columns} WHERE id = ?", (*fields.values(), row))  # noqa: S608 - names checked above
+        values = {k: (v.value if isinstance(v, Status) else v) for k, v in fields.items()}
+        values["updated_at"] = time.time()
+        columns = ", ".join(f"{name} = ?" for name in values)
+        self._write(f"UPDATE tasks SET {columns} WHERE id = ?", (*values.values(), row))  # noqa: S608 - names checked
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Record]:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return [Record(**{**dict(r), "changes": json.loads(r["changes"] or "[]")}) for r in rows]
+        records = []
+        for r in rows:
+            data = dict(r)
+            data["status"] = Status.parse(data["status"])
+            data["changes"] = json.loads(data["changes"] or "[]")
+            data["byo_key"] = bool(data["byo_key"])
+            records.append(Record(**data))
+        return records
 
     def get(self, row: int) -> Record | None:
         """One row by id."""
@@ -124,12 +143,26 @@ class History:
         """The newest tasks one browser started."""
         return self._rows("SELECT * FROM tasks WHERE owner = ? ORDER BY id DESC LIMIT ?", (owner, limit))
 
-    def active(self, owner: str | None = None) -> list[Record]:
-        """Tasks still in flight (all, or one owner's)."""
-        marks = ",".join("?" * len(ACTIVE))
+    def unsettled(self, owner: str | None = None) -> list[Record]:
+        """Tasks not yet final (followed or unresolved), oldest first: all of them, or one owner's."""
+        words = [s.value for s in Status if not s.final] + ["creating"]
+        marks = ",".join("?" * len(words))
         if owner is None:
-            return self._rows(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY id", ACTIVE)  # noqa: S608
-        return self._rows(f"SELECT * FROM tasks WHERE owner = ? AND status IN ({marks}) ORDER BY id", (owner, *ACTIVE))  # noqa: S608
+            return self._rows(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY id", tuple(words))  # noqa: S608
+        return self._rows(f"SELECT * FROM tasks WHERE owner = ? AND status IN ({marks}) ORDER BY id",  # noqa: S608
+                          (owner, *words))
+
+    def external_in_use(self, provider: str, external_task_id: str) -> bool:
+        """Whether an earlier row already sent this external id to this provider."""
+        with self._lock:
+            found = self._db.execute("SELECT 1 FROM tasks WHERE provider = ? AND external_task_id = ? LIMIT 1",
+                                     (provider, external_task_id)).fetchone()
+        return found is not None
+
+    def forget_videos(self, names: list[str], reason: str) -> None:
+        """Rows whose stored video was deleted (retention) keep their history without the file."""
+        for name in names:
+            self._write("UPDATE tasks SET video_path = NULL, message = ? WHERE video_path = ?", (reason, name))
 
     def all(self) -> list[Record]:
         """Every row, oldest first (for tests and exports)."""

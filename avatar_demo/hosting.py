@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.server
-import secrets
 import shutil
 import threading
 import urllib.parse
@@ -18,42 +17,46 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["DirectoryHost", "HubDatasetHost", "LoopbackFileServer", "MediaHost", "media_host_for"]
+__all__ = ["MEDIA_ROUTE", "DirectoryHost", "HubDatasetHost", "LoopbackFileServer", "MediaHost", "media_host_for"]
+
+#: Where the app serves published media (see files.py).
+MEDIA_ROUTE = "/avatar-demo/media"
 
 
 @runtime_checkable
 class MediaHost(Protocol):
-    """Somewhere a file can be put so that a gateway can download it."""
+    """Somewhere files can be put, in a folder per job, so that a gateway can download them."""
 
-    async def publish(self, path: Path) -> str:
-        """Make *path* downloadable and return its public URL."""
+    async def publish(self, folder: str, path: Path) -> str:
+        """Make *path* downloadable under *folder* (a random token) and return its public URL."""
+        ...
+
+    async def withdraw(self, folder: str) -> None:
+        """Remove everything published under *folder*."""
         ...
 
 
 class DirectoryHost:
-    """Copies files under an unguessable folder of a directory some web server already serves.
+    """Copies files into a folder per job of a directory some web server already serves.
 
-    The app uses it with Gradio's own file route (`/gradio_api/file=<path>`) and the public
-    address from AVATAR_PUBLIC_URL or the Space's host; the CLI and tests with LoopbackFileServer.
+    The app serves it on its own route (`/avatar-demo/media/<folder>/<name>`) behind its public
+    address; the CLI and tests use LoopbackFileServer.
     """
 
-    def __init__(self, directory: Path, url_for: Callable[[Path], str]) -> None:
+    def __init__(self, directory: Path, url_for: Callable[[str, str], str]) -> None:
         self.directory = Path(directory).resolve()
         self._url_for = url_for
 
-    @classmethod
-    def behind_gradio(cls, directory: Path, public_url: str) -> DirectoryHost:
-        """Files served by the Gradio app itself, reachable at *public_url*."""
-        base = public_url.rstrip("/")
-        return cls(directory, lambda path: f"{base}/gradio_api/file={urllib.parse.quote(str(path))}")
-
-    async def publish(self, path: Path) -> str:
-        """Copy *path* into a fresh random folder and return its URL."""
-        folder = self.directory / secrets.token_urlsafe(18)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(path).name
+    async def publish(self, folder: str, path: Path) -> str:
+        """Copy *path* into the job's folder and return its URL."""
+        target = self.directory / folder / Path(path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, path, target)
-        return self._url_for(target)
+        return self._url_for(folder, target.name)
+
+    async def withdraw(self, folder: str) -> None:
+        """Delete the job's folder."""
+        await asyncio.to_thread(shutil.rmtree, self.directory / folder, True)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -86,11 +89,7 @@ class LoopbackFileServer:
 
     def host(self) -> DirectoryHost:
         """A DirectoryHost whose URLs this server answers."""
-
-        def url_for(path: Path) -> str:
-            return f"{self.base_url}/{urllib.parse.quote(str(path.relative_to(self.directory)))}"
-
-        return DirectoryHost(self.directory, url_for)
+        return DirectoryHost(self.directory, lambda folder, name: f"{self.base_url}/{folder}/{urllib.parse.quote(name)}")
 
     def close(self) -> None:
         """Stop serving."""
@@ -110,9 +109,9 @@ class HubDatasetHost:
         self._api = HfApi(token=token, endpoint=endpoint)
         self._endpoint = (endpoint or "https://huggingface.co").rstrip("/")
 
-    async def publish(self, path: Path) -> str:
-        """Upload *path* under a random folder and return its public resolve URL."""
-        path_in_repo = f"avatar-demo/{secrets.token_urlsafe(18)}/{Path(path).name}"
+    async def publish(self, folder: str, path: Path) -> str:
+        """Upload *path* under the job's folder and return its public resolve URL."""
+        path_in_repo = f"avatar-demo/{folder}/{Path(path).name}"
         await asyncio.to_thread(
             self._api.upload_file,
             path_or_fileobj=str(path),
@@ -123,9 +122,23 @@ class HubDatasetHost:
         )
         return f"{self._endpoint}/datasets/{self.repo_id}/resolve/main/{path_in_repo}"
 
+    async def withdraw(self, folder: str) -> None:
+        """Delete the job's folder from the dataset."""
+        from huggingface_hub.errors import EntryNotFoundError
 
-def media_host_for(settings: Settings) -> MediaHost | None:
-    """The configured media host for URL-only gateways: a Hub dataset when AVATAR_HF_DATASET is set."""
+        try:
+            await asyncio.to_thread(self._api.delete_folder, path_in_repo=f"avatar-demo/{folder}", repo_id=self.repo_id,
+                                    repo_type="dataset", commit_message="avatar-demo: media no longer needed")
+        except EntryNotFoundError:
+            pass
+
+
+def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
+    """Where URL-only gateways fetch media: a Hub dataset (AVATAR_HF_DATASET), else this app's own
+    route at its public address, else nowhere."""
     if settings.hf_dataset:
         return HubDatasetHost(settings.hf_dataset, settings.hf_token)
+    if settings.public_url:
+        base = f"{settings.public_url}{MEDIA_ROUTE}"
+        return DirectoryHost(directory, lambda folder, name: f"{base}/{folder}/{urllib.parse.quote(name)}")
     return None

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from avatar_demo import providers
 from avatar_demo.media import PreparedMedia, prepare_media
 from avatar_demo.providers import AvatarRequest
-from avatar_demo.simulator import Faults, SimulatorConfig, SimulatorServer
+from avatar_demo.simulator import Faults, SimulatorConfig, SimulatorServer, simulated
 from tests.helpers import make_image, make_tone
 
+#: Every variable a provider reads its key from (from the registry), plus the app's own settings.
 PROVIDER_VARS = (
-    "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_API_KEY", "COMETAPI_KEY", "KKIAI_API_KEY",
-    "MODELLIX_API_KEY", "CRUN_API_KEY", "AVATAR_PROVIDER", "AVATAR_PUBLIC_URL", "AVATAR_HF_DATASET",
-    "AVATAR_MAX_AUDIO_S", "AVATAR_POLL_DEADLINE_S", "SPACE_HOST", "HF_TOKEN", "AVATAR_FFMPEG",
+    *(variable for spec in providers.specs() for group in spec.key_groups for variable in group),
+    "AVATAR_PROVIDER", "AVATAR_PUBLIC_URL", "AVATAR_HF_DATASET", "AVATAR_MAX_AUDIO_S", "AVATAR_POLL_DEADLINE_S",
+    "SPACE_HOST", "SPACE_ID", "SYSTEM", "HF_TOKEN", "AVATAR_FFMPEG", "AVATAR_PUBLIC", "GRADIO_SHARE", "AVATAR_MCP",
+    "AVATAR_AUTH", "AVATAR_SERVER_SECRET", "AVATAR_STATE_SECRET", "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET",
 )
 #: Keys the simulator accepts; the JWT secret is long enough for HS256 hygiene.
 KEYS = {
@@ -25,7 +28,17 @@ KEYS = {
     "KKIAI_API_KEY": "kkiai-key-1",
     "MODELLIX_API_KEY": "modellix-key-1",
     "CRUN_API_KEY": "crun-key-1",
+    "FAL_KEY": "fal-id:fal-secret-1",
 }
+
+
+def _plain_key(spec: providers.ProviderSpec) -> str:
+    variable = next(group[0] for group in spec.key_groups if len(group) == 1)
+    return KEYS.get(variable, f"{spec.name}-plain-key")
+
+
+#: The key each simulated gateway accepts as a plain key (Kling's JWT pair is checked separately).
+PLAIN_KEYS = {spec.name: _plain_key(spec) for spec in simulated()}
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +61,7 @@ def sim() -> SimulatorServer:
     """The five simulated gateways on a real loopback port, shared by the session."""
     config = SimulatorConfig(
         job_seconds=1.0,
-        keys={"kling": {"kling-plain-key"}, "cometapi": {KEYS["COMETAPI_KEY"]}, "kkiai": {KEYS["KKIAI_API_KEY"]},
-              "modellix": {KEYS["MODELLIX_API_KEY"]}, "crun": {KEYS["CRUN_API_KEY"]}},
+        keys={name: {key} for name, key in PLAIN_KEYS.items()},
         jwt_secrets={KEYS["KLING_ACCESS_KEY"]: KEYS["KLING_SECRET_KEY"]},
     )
     server = SimulatorServer(config).start()

@@ -80,15 +80,29 @@ def facts(path: Path) -> MediaFacts:
     )
 
 
-async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **options):  # type: ignore[no-untyped-def]
-    """Run a job to its end; returns (events, history)."""
+def job_context(data_dir: Path, *, fast: bool = True, **options):  # type: ignore[no-untyped-def]
+    """A JobContext on a fresh history under *data_dir*; *fast* shrinks the poll and capacity waits."""
     from avatar_demo.history import History
-    from avatar_demo.jobs import run_job
+    from avatar_demo.jobs import JobContext, Timing
+    from avatar_demo.journal import Recorder
     from avatar_demo.polling import CapacityPolicy, PollSchedule
 
+    timing = options.pop("timing", None)
+    if timing is None:
+        timing = Timing(**({"schedule": PollSchedule(floor_s=0.1, ceiling_s=0.3, first_s=0.1),
+                            "capacity": CapacityPolicy(initial_s=0.1, maximum_s=0.5),
+                            "unreachable_max_s": 0.5} if fast else {}),
+                        **{k: options.pop(k) for k in ("deadline_s", "sleep", "clock") if k in options})
     history = History(data_dir / "history.sqlite3")
-    if fast:
-        options.setdefault("schedule", PollSchedule(floor_s=0.1, ceiling_s=0.3, first_s=0.1))
-        options.setdefault("capacity", CapacityPolicy(initial_s=0.1, maximum_s=0.5))
-    events = [e async for e in run_job(provider, request, history=history, videos_dir=data_dir / "videos", **options)]
-    return events, history
+    return JobContext(Recorder(history, data_dir / "journal.jsonl"), data_dir / "videos", timing=timing, **options)
+
+
+async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **options):  # type: ignore[no-untyped-def]
+    """Run a job to its end; returns (events, history)."""
+    from avatar_demo.jobs import run_job
+
+    run_options = {k: options.pop(k) for k in ("owner", "changes", "stop") if k in options}
+    ctx = job_context(data_dir, fast=fast, **options)
+    (data_dir / "videos").mkdir(parents=True, exist_ok=True)
+    events = [e async for e in run_job(provider, request, ctx, **run_options)]
+    return events, ctx.recorder.history

@@ -1,78 +1,79 @@
-"""The gateways behind one interface, and the one place that builds them by name."""
+"""The providers: one module per gateway, each the single source of its own facts, found through this registry.
+
+To add a gateway, write its module (a `SPEC` and a class built as `Class(config, options)`) and add
+its module name to `_MODULES`; config, the page, the CLI, the simulator and the tests read it from here.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
+import importlib
 
-import httpx
-
-from ..config import Settings
 from ..errors import ConfigError
-from ..hosting import MediaHost
-from .base import AvatarRequest, Provider, Status, TaskState, TtsRequest, TtsResult
-from .http import ReadRetry
+from .base import (
+    AvatarRequest,
+    Cancellable,
+    HasCallbacks,
+    Lookup,
+    Provider,
+    TaskState,
+    TextToSpeech,
+    TtsRequest,
+    TtsResult,
+)
+from .spec import Cost, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
 
 __all__ = [
-    "KLING_FAMILY",
     "AvatarRequest",
+    "Cancellable",
+    "Cost",
+    "HasCallbacks",
+    "Lookup",
+    "Pricing",
     "Provider",
-    "Status",
+    "ProviderConfig",
+    "ProviderOptions",
+    "ProviderSpec",
     "TaskState",
+    "TextToSpeech",
     "TtsRequest",
     "TtsResult",
+    "implementation",
     "make_provider",
-    "provider_class",
+    "names",
+    "spec",
+    "specs",
 ]
 
-#: Providers speaking Kling's contract (external ids, text to speech).
-KLING_FAMILY = ("kling", "cometapi", "kkiai")
+#: Provider modules, in the order used to pick a default when several have keys (the free preview last).
+_MODULES = ("kling", "cometapi", "kkiai", "modellix", "crun", "fal", "local")
 
 
-def provider_class(name: str) -> type:
-    """The class implementing provider *name* (imported lazily), for its limits and capabilities."""
-    if name == "kling":
-        from .kling import KlingProvider
-
-        return KlingProvider
-    if name == "cometapi":
-        from .cometapi import CometApiProvider
-
-        return CometApiProvider
-    if name == "kkiai":
-        from .kkiai import KkiaiProvider
-
-        return KkiaiProvider
-    if name == "modellix":
-        from .modellix import ModellixProvider
-
-        return ModellixProvider
-    if name == "crun":
-        from .crun import CrunProvider
-
-        return CrunProvider
-    if name == "local":
-        from .local import LocalProvider
-
-        return LocalProvider
-    raise ConfigError(f"Unknown provider {name!r}")
+@functools.cache
+def specs() -> tuple[ProviderSpec, ...]:
+    """Every provider's spec, in preference order."""
+    return tuple(importlib.import_module(f"{__name__}.{module}").SPEC for module in _MODULES)
 
 
-def make_provider(
-    name: str,
-    settings: Settings,
-    *,
-    user_key: str | None = None,
-    media_host: MediaHost | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    read_retry: ReadRetry | None = None,
-    work_dir: Path | None = None,
-) -> Provider:
-    """Build provider *name*; *user_key* (bring-your-own) overrides the configured key for this object only."""
-    cls = provider_class(name)
-    if name == "local":
-        return cls(work_dir or settings.data_dir / "previews")
-    config = settings.provider(name).with_user_key(user_key)
-    options = {"transport": transport, "read_retry": read_retry}
-    if name == "crun":
-        options["media_host"] = media_host
-    return cls(config, **options)
+def names() -> tuple[str, ...]:
+    """Every provider's name, in preference order."""
+    return tuple(s.name for s in specs())
+
+
+def spec(name: str) -> ProviderSpec:
+    """The spec of provider *name*, or a ConfigError listing the valid names."""
+    for candidate in specs():
+        if candidate.name == name:
+            return candidate
+    raise ConfigError(f"Unknown provider {name!r}; choose one of: {', '.join(names())}")
+
+
+def implementation(provider: ProviderSpec) -> type:
+    """The class implementing *provider* (its module is imported on first use)."""
+    module, _, cls = provider.implementation.partition(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def make_provider(config: ProviderConfig, options: ProviderOptions | None = None) -> Provider:
+    """Build the provider object for *config* (one per request or follower; it owns an HTTP client)."""
+    return implementation(config.spec)(config, options or ProviderOptions())

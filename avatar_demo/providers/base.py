@@ -1,40 +1,32 @@
-"""The one interface every gateway implements, and the data that crosses it."""
+"""The interface every gateway implements, the optional capabilities some add, and the data that crosses them."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..errors import InputError, UnexpectedReply
+from ..status import Status
+from .spec import ProviderSpec
 
 __all__ = [
     "AvatarRequest",
+    "Cancellable",
+    "HasCallbacks",
+    "Lookup",
     "Provider",
     "Status",
     "TaskState",
+    "TextToSpeech",
     "TtsRequest",
     "TtsResult",
     "parse_status",
 ]
 
 Mode = Literal["std", "pro"]
-
-
-class Status(enum.Enum):
-    """The internal task status every gateway's words map onto."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        """Whether the task has finished, one way or the other."""
-        return self in (Status.SUCCEEDED, Status.FAILED)
+MAX_PROMPT = 2500
 
 
 def parse_status(provider: str, word: object, table: Mapping[str, Status]) -> Status:
@@ -57,33 +49,39 @@ class AvatarRequest:
     watermark: bool | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
+    #: Public URLs of the prepared media, for gateways that fetch them (spec.public_media).
+    image_url: str | None = None
+    audio_url: str | None = None
 
     def __post_init__(self) -> None:
         if (self.audio is None) == (self.audio_id is None):
             raise InputError("Give exactly one voice source: an audio file or a text-to-speech audio id")
         if self.mode not in ("std", "pro"):
             raise InputError(f"Mode must be 'std' or 'pro', got {self.mode!r}")
-        if len(self.prompt) > 2500:
-            raise InputError(f"The prompt is {len(self.prompt)} characters; the limit is 2500")
+        if len(self.prompt) > MAX_PROMPT:
+            raise InputError(f"The prompt is {len(self.prompt)} characters; the limit is {MAX_PROMPT}")
 
 
 @dataclass(frozen=True)
 class TaskState:
-    """What a gateway says about one task at one moment."""
+    """What a gateway says about one task at one moment; *raw_status* is its own word, kept as detail."""
 
     task_id: str
     status: Status
     raw_status: str
     video_url: str | None = None
     duration_s: float | None = None
-    units: float | None = None
+    #: What the gateway charged, in its own currency, when it says.
+    charged: float | None = None
     message: str | None = None
     external_task_id: str | None = None
+    #: When the gateway created the task (Unix seconds), when it says.
+    created_at: float | None = None
 
 
 @dataclass(frozen=True)
 class TtsRequest:
-    """Text-to-speech input for the Kling family."""
+    """Text-to-speech input."""
 
     text: str
     voice_id: str
@@ -110,37 +108,61 @@ class TtsResult:
 
 @runtime_checkable
 class Provider(Protocol):
-    """A gateway that runs Kling Avatar tasks."""
+    """A gateway that runs Kling Avatar tasks: what every provider does.
 
-    name: str
-    label: str
-    #: Whether creates carry an external_task_id that can be looked up after an ambiguous create.
-    supports_external_id: bool
-    #: Whether creates take a callback_url that the gateway calls on status changes.
-    supports_callback: bool
-    supports_tts: bool
-    max_audio_s: float
+    Every implementation is built the same way, `Class(config: ProviderConfig, options: ProviderOptions)`.
+    """
+
+    spec: ProviderSpec
 
     async def create(self, request: AvatarRequest) -> TaskState:
-        """Send one create; never retried here."""
+        """Send one create; never retried here. Raises GatewayUnreachable(sent=False) only when nothing left."""
         ...
 
     async def get(self, task_id: str) -> TaskState:
-        """Read one task (retrying transient failures)."""
-        ...
-
-    async def find_external(self, external_task_id: str) -> TaskState | None:
-        """Look a task up by its external id; None when the gateway has no such task."""
-        ...
-
-    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
-        """Recent tasks, newest first, where the gateway offers a list."""
-        ...
-
-    async def tts(self, request: TtsRequest) -> TtsResult:
-        """Synthesize speech and return an audio_id (Kling family only)."""
+        """Read one task (transient failures are retried by the HTTP layer)."""
         ...
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Lookup(Protocol):
+    """Tasks can be found by the external id sent with the create (spec.external_ids)."""
+
+    async def find_external(self, external_task_id: str) -> TaskState | None:
+        """The task created with *external_task_id*, or None when the gateway has none."""
+        ...
+
+    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
+        """Recent tasks, newest first."""
+        ...
+
+
+@runtime_checkable
+class TextToSpeech(Protocol):
+    """Speech synthesis whose audio id can replace a clip (spec.tts)."""
+
+    async def tts(self, request: TtsRequest) -> TtsResult:
+        """Synthesize speech and return an audio id."""
+        ...
+
+
+@runtime_checkable
+class HasCallbacks(Protocol):
+    """The gateway calls the create's callback URL when the task changes (spec.callbacks)."""
+
+    def callback_status(self, payload: Any) -> Status | None:
+        """What a callback body says about the task, in our words; None when it says nothing usable."""
+        ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    """A task can be cancelled on the gateway (spec.cancel)."""
+
+    async def cancel(self, task_id: str) -> bool:
+        """Ask the gateway to cancel; True when it accepted (a finished task cannot be cancelled)."""
         ...

@@ -6,27 +6,32 @@ from typing import Any
 
 import httpx
 
-from ..config import ProviderConfig
 from ..errors import (
     AuthError,
     CapacityError,
     ConfigError,
     GatewayError,
-    InputError,
     NotFound,
     QuotaError,
     RequestRejected,
     ServerError,
     UnexpectedReply,
 )
-from ..hosting import MediaHost
-from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult, parse_status
-from .http import GatewayHTTP, ReadRetry, retry_after_seconds, status_error
+from ..status import Status
+from .base import AvatarRequest, TaskState, parse_status
+from .http import GatewayHTTP, retry_after_seconds, status_error
+from .spec import KLING_LIST_PRICE, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
 
-__all__ = ["CRUN_CODES", "CRUN_STATUS", "CrunProvider", "crun_error", "parse_crun_task"]
+__all__ = ["CRUN_CODES", "CRUN_STATUS", "SPEC", "CrunProvider", "crun_error", "parse_crun_task"]
 
-CRUN_STATUS = {"pending": Status.QUEUED, "running": Status.RUNNING, "success": Status.SUCCEEDED, "failed": Status.FAILED}
-LABEL = "crun.ai"
+SPEC = ProviderSpec(
+    name="crun", label="crun.ai", implementation="crun:CrunProvider", key_groups=(("CRUN_API_KEY",),),
+    default_base_url="https://api.crun.ai", max_audio_s=300.0,
+    # crun bills in credits and publishes no avatar rate: estimates assume Kling's list price, a credit per unit.
+    pricing=Pricing(KLING_LIST_PRICE.per_second, currency="credits"), callbacks=True, public_media=True, contract="crun",
+)
+CRUN_STATUS = {"pending": Status.QUEUED, "running": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
+LABEL = SPEC.label
 
 CRUN_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
     401: (AuthError, "unauthorized: the API key is missing or invalid", "check CRUN_API_KEY"),
@@ -35,7 +40,8 @@ CRUN_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
     404: (NotFound, "not found", None),
     422: (RequestRejected, "validation error", None),
     429: (CapacityError, "rate limited", "wait, then try again"),
-    455: (ServerError, "under maintenance", "try again later"),
+    # Maintenance is a refusal, not a failure mid-request: wait it out like a capacity refusal.
+    455: (CapacityError, "under maintenance", "try again later"),
     500: (ServerError, "server error", "try again later"),
     501: (RequestRejected, "generation failed", "try another photo, voice or prompt"),
     505: (RequestRejected, "the feature is disabled", "switch provider"),
@@ -66,7 +72,7 @@ def parse_crun_task(data: Any) -> TaskState:
     status = parse_status(LABEL, word, CRUN_STATUS)
     result = data.get("result") or {}
     urls = result.get("media_urls") or []
-    if status is Status.SUCCEEDED and not urls:
+    if status is Status.DONE and not urls:
         raise UnexpectedReply(LABEL, f"task {data['task_id']} succeeded but names no video")
     credits = data.get("credits")
     return TaskState(
@@ -74,55 +80,36 @@ def parse_crun_task(data: Any) -> TaskState:
         status=status,
         raw_status=str(word),
         video_url=urls[0] if urls else None,
-        units=float(credits) if isinstance(credits, (int, float)) and status.terminal else None,
+        charged=float(credits) if isinstance(credits, (int, float)) and status.terminal else None,
         message=result.get("message") if status is Status.FAILED else None,
     )
 
 
 class CrunProvider:
-    """Kling Avatar through crun.ai; prepared media are published to a URL first."""
+    """Kling Avatar through crun.ai, which fetches media by URL (the runner publishes them first)."""
 
-    name = "crun"
-    label = LABEL
-    max_audio_s = 300.0
-    supports_external_id = False
-    supports_callback = True
-    supports_tts = False
+    spec = SPEC
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        media_host: MediaHost | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        read_retry: ReadRetry | None = None,
-    ) -> None:
+    def __init__(self, config: ProviderConfig, options: ProviderOptions) -> None:
         config.require_key()
-        if media_host is None:
+        key = config.credential("CRUN_API_KEY") or ""
+        self.http = GatewayHTTP(
+            LABEL,
+            config.base_url,
+            headers=lambda: {"x-api-key": key},
+            error_mapper=crun_error,
+            read_retry=options.read_retry,
+            transport=options.transport,
+        )
+
+    async def create(self, request: AvatarRequest) -> TaskState:
+        """Send one create (crun has no idempotency key: never re-sent after an unclear answer)."""
+        if not (request.image_url and request.audio_url):
             raise ConfigError(
                 "crun.ai fetches media by URL: set AVATAR_PUBLIC_URL to this app's public address, "
                 "or AVATAR_HF_DATASET (with HF_TOKEN) to publish through a Hugging Face dataset"
             )
-        self.config = config
-        self.media_host = media_host
-        self.http = GatewayHTTP(
-            LABEL,
-            config.base_url,
-            headers=lambda: {"x-api-key": config.api_key or ""},
-            error_mapper=crun_error,
-            read_retry=read_retry,
-            transport=transport,
-        )
-
-    async def create(self, request: AvatarRequest) -> TaskState:
-        """Publish the media, then send one create (crun has no idempotency key: never re-sent)."""
-        if request.audio is None:
-            raise InputError("crun.ai takes an audio file, not a text-to-speech audio id")
-        inputs: dict[str, Any] = {
-            "mode": request.mode,
-            "image_url": await self.media_host.publish(request.image),
-            "audio_url": await self.media_host.publish(request.audio),
-        }
+        inputs: dict[str, Any] = {"mode": request.mode, "image_url": request.image_url, "audio_url": request.audio_url}
         if request.prompt.strip():
             inputs["prompt"] = request.prompt.strip()
         body: dict[str, Any] = {"model": "kling/avatar", "input": inputs}
@@ -139,17 +126,12 @@ class CrunProvider:
         reply = await self.http.read("/api/v1/client/job/TaskInfo", params={"task_id": task_id})
         return parse_crun_task(reply.get("data"))
 
-    async def find_external(self, external_task_id: str) -> TaskState | None:
-        """crun has no external ids."""
-        return None
-
-    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
-        """crun documents no task list."""
-        raise ConfigError("crun.ai does not offer a task list; see the app's history instead")
-
-    async def tts(self, request: TtsRequest) -> TtsResult:
-        """crun has no text-to-speech for avatars."""
-        raise ConfigError("Text to speech is available on Kling, CometAPI and KKIAI, not crun.ai")
+    def callback_status(self, payload: Any) -> Status | None:
+        """crun posts the TaskInfo data, bare or wrapped in "data", when a task completes."""
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+            payload = payload["data"]
+        word = payload.get("status") if isinstance(payload, dict) else None
+        return CRUN_STATUS.get(word) if isinstance(word, str) else None
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

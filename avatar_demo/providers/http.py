@@ -20,6 +20,9 @@ __all__ = ["DEFAULT_TIMEOUT", "GatewayHTTP", "ReadRetry", "retry_after_seconds",
 #: Creates carry base64 media (a few MB): allow a slow upload, but notice a dead peer quickly.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 
+#: Failures before any byte of the request left: the gateway cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
 #: Maps a reply that is not a success to an error, or returns None for a success.
 ErrorMapper = Callable[[httpx.Response, Any], GatewayError | None]
 
@@ -106,6 +109,8 @@ class GatewayHTTP:
         """One request; returns the decoded JSON body of a success or raises a typed error."""
         try:
             response = await self._client.request(method, path, json=json, params=params, headers=self._headers())
+        except _NOT_SENT as exc:
+            raise GatewayUnreachable(self.provider, type(exc).__name__, sent=False) from None
         except httpx.TimeoutException:
             raise GatewayUnreachable(self.provider, "timed out") from None
         except httpx.TransportError as exc:

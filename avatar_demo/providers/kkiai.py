@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from .kling_family import KlingFamily
+from .kling_family import KlingFamily, kling_spec
 
-__all__ = ["KkiaiProvider"]
+__all__ = ["SPEC", "KkiaiProvider"]
+
+SPEC = kling_spec(
+    "kkiai", "KKIAI", "kkiai:KkiaiProvider", key_groups=(("KKIAI_API_KEY",),), base_url="https://www.kkiai.com",
+)
 
 
 class KkiaiProvider(KlingFamily):
     """KKIAI's pass-through of Kling Avatar."""
 
-    name = "kkiai"
-    label = "KKIAI"
+    spec = SPEC
     prefix = "/kling"

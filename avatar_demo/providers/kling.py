@@ -6,9 +6,15 @@ import time
 
 import jwt
 
-from .kling_family import KlingFamily
+from .kling_family import KlingFamily, kling_spec
 
-__all__ = ["KlingProvider", "TOKEN_LIFETIME_S"]
+__all__ = ["SPEC", "TOKEN_LIFETIME_S", "KlingProvider"]
+
+SPEC = kling_spec(
+    "kling", "Kling (official)", "kling:KlingProvider",
+    key_groups=(("KLING_ACCESS_KEY", "KLING_SECRET_KEY"), ("KLING_API_KEY",)),
+    base_url="https://api-singapore.klingai.com", watermark=True,
+)
 
 #: Kling's documented token shape: valid 30 minutes, and 5 s early to absorb clock skew.
 TOKEN_LIFETIME_S = 1800
@@ -19,20 +25,20 @@ _RENEW_MARGIN_S = 60
 class KlingProvider(KlingFamily):
     """Kling's own endpoint at api-singapore.klingai.com."""
 
-    name = "kling"
-    label = "Kling"
-    supports_watermark = True
+    spec = SPEC
     _token: str | None = None
     _token_expires = 0.0
 
     def _authorization(self) -> str:
-        if not (self.config.access_key and self.config.secret_key):
+        access = self.config.credential("KLING_ACCESS_KEY")
+        secret = self.config.credential("KLING_SECRET_KEY")
+        if not (access and secret):
             return super()._authorization()
         now = time.time()
         if self._token is None or now > self._token_expires - _RENEW_MARGIN_S:
             self._token = jwt.encode(
-                {"iss": self.config.access_key, "exp": int(now) + TOKEN_LIFETIME_S, "nbf": int(now) - _NOT_BEFORE_SKEW_S},
-                self.config.secret_key,
+                {"iss": access, "exp": int(now) + TOKEN_LIFETIME_S, "nbf": int(now) - _NOT_BEFORE_SKEW_S},
+                secret,
                 algorithm="HS256",
                 headers={"typ": "JWT"},
             )

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 
-from ..config import ProviderConfig
 from ..errors import (
     AuthError,
     CapacityError,
@@ -20,17 +19,29 @@ from ..errors import (
     ServerError,
     UnexpectedReply,
 )
-from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult, parse_status
-from .http import GatewayHTTP, ReadRetry, retry_after_seconds, status_error
+from ..status import Status
+from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status
+from .http import GatewayHTTP, retry_after_seconds, status_error
+from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
 
-__all__ = ["KLING_CODES", "KLING_STATUS", "KlingFamily", "kling_error", "parse_kling_task"]
+__all__ = ["KLING_CODES", "KLING_STATUS", "KlingFamily", "kling_error", "kling_spec", "parse_kling_task"]
 
 KLING_STATUS = {
     "submitted": Status.QUEUED,
     "processing": Status.RUNNING,
-    "succeed": Status.SUCCEEDED,
+    "succeed": Status.DONE,
     "failed": Status.FAILED,
 }
+
+
+def kling_spec(name: str, label: str, implementation: str, *, key_groups: tuple[tuple[str, ...], ...],
+               base_url: str, max_audio_s: float = 300.0, watermark: bool = False) -> ProviderSpec:
+    """The spec of a gateway speaking Kling's legacy avatar contract (the official API or a pass-through)."""
+    return ProviderSpec(
+        name=name, label=label, implementation=implementation, key_groups=key_groups, default_base_url=base_url,
+        max_audio_s=max_audio_s, pricing=KLING_LIST_PRICE, tts=True, watermark=watermark, callbacks=True,
+        external_ids=True, contract="kling",
+    )
 
 #: Kling's business codes: (error class, what happened, what the user can do).
 KLING_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
@@ -131,17 +142,19 @@ def parse_kling_task(label: str, data: Any) -> TaskState:
     status = parse_status(label, word, KLING_STATUS)
     videos = (data.get("task_result") or {}).get("videos") or []
     video = videos[0] if videos and isinstance(videos[0], dict) else {}
-    if status is Status.SUCCEEDED and not video.get("url"):
+    if status is Status.DONE and not video.get("url"):
         raise UnexpectedReply(label, f"task {data['task_id']} succeeded but names no video")
+    created_ms = _float(data.get("created_at"))
     return TaskState(
         task_id=str(data["task_id"]),
         status=status,
         raw_status=str(word),
         video_url=video.get("url"),
         duration_s=_float(video.get("duration")),
-        units=_float(data.get("final_unit_deduction")),
+        charged=_float(data.get("final_unit_deduction")),
         message=data.get("task_status_msg") or None,
         external_task_id=(data.get("task_info") or {}).get("external_task_id") or None,
+        created_at=created_ms / 1000 if created_ms else None,
     )
 
 
@@ -151,39 +164,31 @@ def b64(path: Path) -> str:
 
 
 class KlingFamily:
-    """A gateway speaking Kling's legacy avatar contract under a path prefix."""
+    """A gateway speaking Kling's legacy avatar contract under a path prefix; subclasses set spec and prefix."""
 
-    name = "kling"
-    label = "Kling"
+    spec: ProviderSpec
     prefix = ""
-    max_audio_s = 300.0
-    supports_external_id = True
-    supports_callback = True
-    supports_tts = True
-    supports_watermark = False
     #: A prompt to send when the user gave none, for gateways that refuse an empty one.
     fallback_prompt: str | None = None
+    #: How the gateway refuses a request itself: Kling's {code, message} or CometAPI's {"error": {...}}.
+    refusal_envelope = "code"
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        read_retry: ReadRetry | None = None,
-    ) -> None:
+    def __init__(self, config: ProviderConfig, options: ProviderOptions) -> None:
         config.require_key()
         self.config = config
+        self.label = self.spec.label
         self.http = GatewayHTTP(
             self.label,
             config.base_url,
             headers=self._headers,
             error_mapper=lambda response, body: kling_error(self.label, response, body),
-            read_retry=read_retry,
-            transport=transport,
+            read_retry=options.read_retry,
+            transport=options.transport,
         )
 
     def _authorization(self) -> str:
-        return f"Bearer {self.config.api_key}"
+        # A plain key: the one credential the config holds.
+        return f"Bearer {next(iter(self.config.credentials.values()), '')}"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": self._authorization(), "Content-Type": "application/json"}
@@ -202,7 +207,7 @@ class KlingFamily:
         prompt = request.prompt.strip() or self.fallback_prompt
         if prompt:
             body["prompt"] = prompt
-        if self.supports_watermark and request.watermark is not None:
+        if self.spec.watermark and request.watermark is not None:
             body["watermark_info"] = {"enabled": bool(request.watermark)}
         if request.callback_url:
             body["callback_url"] = request.callback_url
@@ -230,6 +235,15 @@ class KlingFamily:
             if "not found" in exc.message.lower():
                 return None
             raise
+
+    def callback_status(self, payload: Any) -> Status | None:
+        """The status word of a callback body, legacy shape (`task_status`) or new (`status`)."""
+        if not isinstance(payload, dict):
+            return None
+        word = payload.get("task_status") or payload.get("status")
+        if word == "succeeded":  # the new design's word for the legacy "succeed"
+            word = "succeed"
+        return KLING_STATUS.get(word) if isinstance(word, str) else None
 
     async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
         """One page of the account's avatar tasks."""

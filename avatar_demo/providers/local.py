@@ -4,77 +4,73 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
-from ..errors import AvatarDemoError, ConfigError, NotFound
-from ..media.preview import render_preview
+from ..errors import AvatarDemoError, InputError, NotFound
 from ..media.ffmpeg import media_duration
-from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult
+from ..media.preview import render_preview
+from ..status import Status
+from .base import AvatarRequest, TaskState
+from .spec import ProviderConfig, ProviderOptions, ProviderSpec
 
-__all__ = ["LocalProvider"]
+__all__ = ["SPEC", "LocalProvider"]
+
+SPEC = ProviderSpec(name="local", label="Offline preview (free, no key)", implementation="local:LocalProvider",
+                    in_process=True)
+
+
+def _render(image: Path, audio: Path, out: Path, duration: float) -> Path:
+    try:
+        return render_preview(image, audio, out, duration_s=duration)
+    finally:
+        shutil.rmtree(image.parent, ignore_errors=True)
 
 
 class LocalProvider:
     """Renders an offline preview video as a background task, polled like a gateway."""
 
-    name = "local"
-    label = "Offline preview"
-    max_audio_s = 300.0
-    supports_external_id = False
-    supports_callback = False
-    supports_tts = False
+    spec = SPEC
 
-    def __init__(self, work_dir: Path) -> None:
-        self.work_dir = Path(work_dir)
+    def __init__(self, config: ProviderConfig, options: ProviderOptions) -> None:
+        self.work_dir = Path(options.work_dir or tempfile.mkdtemp(prefix="avatar-preview-"))
         self._tasks: dict[str, asyncio.Task[Path]] = {}
         self._durations: dict[str, float] = {}
 
     async def create(self, request: AvatarRequest) -> TaskState:
         """Start rendering in a worker thread and return at once."""
         if request.audio is None:
-            raise ConfigError("The offline preview needs an audio file, not a text-to-speech audio id")
+            raise InputError("The offline preview needs an audio file, not a text-to-speech audio id")
         task_id = f"local-{secrets.token_hex(8)}"
         duration = request.audio_duration_s or await asyncio.to_thread(media_duration, request.audio) or 0.0
-        out = self.work_dir / f"{task_id}.mp4"
+        # Like a gateway, the renderer takes its own copy of the media when it accepts the job.
+        inputs = self.work_dir / task_id
+        inputs.mkdir(parents=True)
+        image, audio = inputs / request.image.name, inputs / request.audio.name
+        await asyncio.to_thread(shutil.copyfile, request.image, image)
+        await asyncio.to_thread(shutil.copyfile, request.audio, audio)
         self._durations[task_id] = duration
         self._tasks[task_id] = asyncio.create_task(
-            asyncio.to_thread(render_preview, request.image, request.audio, out, duration_s=duration)
-        )
+            asyncio.to_thread(_render, image, audio, self.work_dir / f"{task_id}.mp4", duration))
         return TaskState(task_id=task_id, status=Status.RUNNING, raw_status="rendering")
 
     async def get(self, task_id: str) -> TaskState:
         """The render's state; the video "URL" is a file:// path on this machine."""
         task = self._tasks.get(task_id)
         if task is None:
-            raise NotFound(self.label, f"no preview task {task_id} in this process",
+            raise NotFound(SPEC.label, f"no preview task {task_id} in this process",
                            hint="offline previews do not survive a restart; generate again")
         if not task.done():
             return TaskState(task_id=task_id, status=Status.RUNNING, raw_status="rendering")
+        self._tasks.pop(task_id)
+        duration = self._durations.pop(task_id, None)
         exc = task.exception()
         if exc is not None:
             reason = str(exc) if isinstance(exc, AvatarDemoError) else "rendering failed"
             return TaskState(task_id=task_id, status=Status.FAILED, raw_status="failed", message=reason)
-        return TaskState(
-            task_id=task_id,
-            status=Status.SUCCEEDED,
-            raw_status="done",
-            video_url=task.result().as_uri(),
-            duration_s=self._durations.get(task_id),
-            units=0.0,
-        )
-
-    async def find_external(self, external_task_id: str) -> TaskState | None:
-        """Local tasks have no external ids."""
-        return None
-
-    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
-        """The renders of this process, newest first."""
-        ids = list(self._tasks)[::-1][(page - 1) * size : page * size]
-        return [await self.get(task_id) for task_id in ids]
-
-    async def tts(self, request: TtsRequest) -> TtsResult:
-        """No speech synthesis offline."""
-        raise ConfigError("Text to speech needs a Kling-family provider (Kling, CometAPI or KKIAI)")
+        return TaskState(task_id=task_id, status=Status.DONE, raw_status="rendered",
+                         video_url=task.result().as_uri(), duration_s=duration, charged=0.0)
 
     async def aclose(self) -> None:
         """Nothing to close; renders in flight finish on their own."""

@@ -6,16 +6,23 @@ from typing import Any
 
 import httpx
 
-from ..config import ProviderConfig
-from ..errors import AuthError, ConfigError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
-from .base import AvatarRequest, Status, TaskState, TtsRequest, TtsResult, parse_status
-from .http import GatewayHTTP, ReadRetry, status_error
+from ..errors import AuthError, CapacityError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
+from ..status import Status
+from .base import AvatarRequest, TaskState, parse_status
+from .http import GatewayHTTP, retry_after_seconds, status_error
 from .kling_family import b64
+from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
 
-__all__ = ["MODELLIX_STATUS", "ModellixProvider", "modellix_error", "parse_modellix_task"]
+__all__ = ["MODELLIX_STATUS", "SPEC", "ModellixProvider", "modellix_error", "parse_modellix_task"]
 
-MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.SUCCEEDED, "failed": Status.FAILED}
-LABEL = "Modellix"
+SPEC = ProviderSpec(
+    name="modellix", label="Modellix", implementation="modellix:ModellixProvider",
+    key_groups=(("MODELLIX_API_KEY",),), default_base_url="https://api.modellix.ai", max_audio_s=300.0,
+    # Modellix publishes no avatar price; estimates use Kling's list price.
+    pricing=KLING_LIST_PRICE, contract="modellix",
+)
+MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
+LABEL = SPEC.label
 
 _CODES: dict[int, tuple[type[GatewayError], str | None]] = {
     400: (RequestRejected, None),
@@ -23,6 +30,9 @@ _CODES: dict[int, tuple[type[GatewayError], str | None]] = {
     402: (QuotaError, "top up the Modellix balance or switch provider"),
     403: (AuthError, "check the API key's permissions"),
     404: (NotFound, None),
+    # Modellix asks clients to back off on 429 and 503; on a create both are refusals, waited out.
+    429: (CapacityError, "wait, then try again"),
+    503: (CapacityError, "wait, then try again"),
 }
 
 
@@ -35,8 +45,9 @@ def modellix_error(response: httpx.Response, body: Any) -> GatewayError | None:
     status = code if isinstance(code, int) and code >= 400 else response.status_code
     if status in _CODES:
         cls, hint = _CODES[status]
-        return cls(LABEL, message or f"HTTP {status}", status_code=response.status_code, code=status, hint=hint)
-    if status == 429 or status >= 500:
+        return cls(LABEL, message or f"HTTP {status}", status_code=response.status_code, code=status, hint=hint,
+                   retry_after=retry_after_seconds(response.headers))
+    if status >= 500:
         return status_error(LABEL, response, message or None)
     return UnexpectedReply(LABEL, message or f"unexpected reply (HTTP {response.status_code})", status_code=response.status_code)
 
@@ -50,7 +61,7 @@ def parse_modellix_task(data: Any) -> TaskState:
     resources = (data.get("result") or {}).get("resources") or []
     videos = [r for r in resources if isinstance(r, dict) and r.get("type") == "video"] or resources
     url = videos[0].get("url") if videos else None
-    if status is Status.SUCCEEDED and not url:
+    if status is Status.DONE and not url:
         raise UnexpectedReply(LABEL, f"task {data['task_id']} succeeded but names no video")
     duration = videos[0].get("duration") if videos else None
     return TaskState(
@@ -64,36 +75,25 @@ def parse_modellix_task(data: Any) -> TaskState:
 
 
 class ModellixProvider:
-    """Kling Avatar through Modellix."""
+    """Kling Avatar through Modellix (no external ids, no callbacks: a create is never re-sent)."""
 
-    name = "modellix"
-    label = LABEL
-    max_audio_s = 300.0
-    supports_external_id = False
-    supports_callback = False
-    supports_tts = False
+    spec = SPEC
     create_path = "/api/v1/image-to-video/kling/kling-avatar/async"
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        read_retry: ReadRetry | None = None,
-    ) -> None:
+    def __init__(self, config: ProviderConfig, options: ProviderOptions) -> None:
         config.require_key()
-        self.config = config
+        key = config.credential("MODELLIX_API_KEY")
         self.http = GatewayHTTP(
             LABEL,
             config.base_url,
-            headers=lambda: {"Authorization": f"Bearer {config.api_key}"},
+            headers=lambda: {"Authorization": f"Bearer {key}"},
             error_mapper=modellix_error,
-            read_retry=read_retry,
-            transport=transport,
+            read_retry=options.read_retry,
+            transport=options.transport,
         )
 
     async def create(self, request: AvatarRequest) -> TaskState:
-        """Send one create (Modellix has no idempotency key: never re-sent)."""
+        """Send one create (Modellix has no idempotency key: never re-sent after an unclear answer)."""
         body: dict[str, Any] = {"image": b64(request.image), "mode": request.mode}
         if request.audio is not None:
             body["sound_file"] = b64(request.audio)
@@ -109,18 +109,6 @@ class ModellixProvider:
         """Read one task."""
         reply = await self.http.read(f"/api/v1/tasks/{task_id}")
         return parse_modellix_task(reply.get("data"))
-
-    async def find_external(self, external_task_id: str) -> TaskState | None:
-        """Modellix has no external ids."""
-        return None
-
-    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
-        """Modellix documents no task list."""
-        raise ConfigError("Modellix does not offer a task list; see the app's history instead")
-
-    async def tts(self, request: TtsRequest) -> TtsResult:
-        """Modellix has no text-to-speech for avatars."""
-        raise ConfigError("Text to speech is available on Kling, CometAPI and KKIAI, not Modellix")
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

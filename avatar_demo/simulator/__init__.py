@@ -1,44 +1,56 @@
-"""An offline simulator of all five gateways, served as one ASGI app (one mount per gateway)."""
+"""An offline simulator of every gateway, served as one ASGI app (one mount per provider, by its wire contract)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from .. import providers
+from ..providers.spec import ProviderSpec
 from ..serving import ThreadedServer
+from .fal import fal_app
 from .kling import kling_app
 from .others import crun_app, modellix_app
 from .state import Faults, SimulatorConfig, SimulatorState
 
-__all__ = ["Faults", "SimulatorConfig", "SimulatorServer", "SimulatorState", "create_app"]
+__all__ = ["Faults", "SimulatorConfig", "SimulatorServer", "SimulatorState", "create_app", "simulated"]
 
-GATEWAYS = ("kling", "cometapi", "kkiai", "modellix", "crun")
+#: One fake per wire contract; a provider's spec names the contract it speaks.
+CONTRACTS: dict[str, Callable[[SimulatorState, ProviderSpec], Starlette]] = {
+    "kling": kling_app,
+    "modellix": modellix_app,
+    "crun": crun_app,
+    "fal": fal_app,
+}
+
+
+def simulated() -> list[ProviderSpec]:
+    """The providers the simulator stands in for (every one that talks to a gateway)."""
+    return [spec for spec in providers.specs() if spec.contract]
 
 
 def create_app(config: SimulatorConfig | None = None) -> Starlette:
-    """The simulator app; gateway NAME lives under /NAME, so NAME_BASE_URL=http://host:port/NAME."""
+    """The simulator app; provider NAME lives under /NAME, so NAME_BASE_URL=http://host:port/NAME."""
     state = SimulatorState(config or SimulatorConfig())
 
     async def faults(request: Request) -> JSONResponse:
         if request.method == "POST":
             changes = await request.json()
             for key, value in changes.items():
-                if hasattr(state.faults, key):
+                if key == "outage_s":
+                    state.start_outage(float(value))
+                elif hasattr(state.faults, key):
                     setattr(state.faults, key, type(getattr(state.faults, key))(value))
         return JSONResponse(dataclasses.asdict(state.faults))
 
-    app = Starlette(routes=[
-        Route("/sim/faults", faults, methods=["GET", "POST"]),
-        Mount("/kling", kling_app(state, "kling", prefix="", audio_limit_s=300.0)),
-        Mount("/cometapi", kling_app(state, "cometapi", prefix="/kling", audio_limit_s=60.0)),
-        Mount("/kkiai", kling_app(state, "kkiai", prefix="/kling", audio_limit_s=300.0)),
-        Mount("/modellix", modellix_app(state)),
-        Mount("/crun", crun_app(state)),
-    ])
+    mounts = [Mount(f"/{spec.name}", CONTRACTS[spec.contract](state, spec))
+              for spec in simulated() if spec.contract]
+    app = Starlette(routes=[Route("/sim/faults", faults, methods=["GET", "POST"]), *mounts])
     app.state.sim = state
     return app
 
@@ -56,4 +68,4 @@ class SimulatorServer(ThreadedServer):
 
     def env(self) -> dict[str, str]:
         """Every <NAME>_BASE_URL pointing here."""
-        return {f"{g.upper()}_BASE_URL": self.base_url(g) for g in GATEWAYS}
+        return {f"{spec.env_prefix}_BASE_URL": self.base_url(spec.name) for spec in simulated()}

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import providers
+from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, dropped_reply, request_id, video_response
 from .state import MediaProblem, SimTask, SimulatorState
 
@@ -27,24 +29,28 @@ def _error(code: int, message: str, *, headers: dict[str, str] | None = None) ->
 
 
 class _KlingGateway:
-    def __init__(self, state: SimulatorState, gateway: str, audio_limit_s: float) -> None:
+    def __init__(self, state: SimulatorState, spec: ProviderSpec) -> None:
         self.state = state
-        self.gateway = gateway
-        self.audio_limit_s = audio_limit_s
+        self.spec = spec
+        self.gateway = spec.name
+        self.audio_limit_s = spec.max_audio_s
+        self.envelope = providers.implementation(spec).refusal_envelope
+        # Only the gateway that takes an access/secret key pair signs its own tokens (JWT).
+        self.jwt = any(len(group) == 2 for group in spec.key_groups)
 
     # -- auth ------------------------------------------------------------------------------------
     def auth(self, request: Request) -> Response | None:
         token = bearer(request)
         if not token:
             return self._auth_error(1001, "Authorization is empty")
-        if self.gateway == "kling" and token.count(".") == 2:
+        if self.jwt and token.count(".") == 2:
             return self._jwt(token)
         if not self.state.key_ok(self.gateway, token):
             return self._auth_error(1000, "Authentication failed")
         return None
 
     def _auth_error(self, code: int, message: str) -> Response:
-        if self.gateway == "cometapi":
+        if self.envelope == "error-object":
             # CometAPI answers bad keys in its own envelope, before anything reaches Kling.
             return JSONResponse({"error": {"message": f"invalid token (request id: {request_id()})",
                                            "type": "comet_api_error", "param": "", "code": ""}}, status_code=401)
@@ -84,8 +90,8 @@ class _KlingGateway:
             data["task_result"] = {"videos": [{
                 "id": f"v{task.task_id}", "url": f"{self.base}/videos/{task.task_id}.mp4",
                 "watermark_url": f"{self.base}/videos/{task.task_id}.mp4", "duration": f"{task.audio_s:.1f}"}]}
-            rate = 0.8 if task.mode == "pro" else 0.4
-            data["final_unit_deduction"] = f"{rate * task.audio_s:.2f}"
+            assert self.spec.pricing is not None
+            data["final_unit_deduction"] = f"{self.spec.pricing.estimate(task.mode, task.audio_s).amount:.2f}"
         return data
 
     def callback_json(self, task: SimTask) -> dict[str, Any]:
@@ -194,18 +200,19 @@ class _KlingGateway:
             return _error(1201, "Voice id not found")
         speed = min(2.0, max(0.8, float(body.get("voice_speed") or 1.0)))
         seconds = max(2.0, round(len(text.split()) * 0.4 / speed, 1))
-        audio_id = self.state.new_id("tts")
+        audio_id = self.state.new_id()
         self.state.tts_audio[audio_id] = seconds
         return JSONResponse({"code": 0, "message": "SUCCEED", "request_id": request_id(), "data": {
-            "task_id": self.state.new_id("tts"), "task_status": "succeed", "task_status_msg": "",
+            "task_id": self.state.new_id(), "task_status": "succeed", "task_status_msg": "",
             "task_result": {"audios": [{"id": audio_id, "url": f"{base_of(request)}/tts/{audio_id}.mp3",
                                         "duration": f"{seconds:.1f}"}]},
             "final_unit_deduction": "0.05", "created_at": int(time.time() * 1000), "updated_at": int(time.time() * 1000)}})
 
 
-def kling_app(state: SimulatorState, gateway: str, *, prefix: str, audio_limit_s: float) -> Starlette:
-    """The routes of one Kling-contract gateway, to be mounted at /<gateway>."""
-    gw = _KlingGateway(state, gateway, audio_limit_s)
+def kling_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
+    """The routes of one Kling-contract gateway (its path prefix and audio limit from its provider), mounted at /<name>."""
+    gw = _KlingGateway(state, spec)
+    prefix = providers.implementation(spec).prefix
     tasks = f"{prefix}/v1/videos/avatar/image2video"
 
     async def video(request: Request) -> Response:

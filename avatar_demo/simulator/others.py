@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, dropped_reply, video_response
 from .state import MediaProblem, SimTask, SimulatorState
 
@@ -25,7 +26,7 @@ MODELLIX_CREATE_PATHS = (
 )
 
 
-def modellix_app(state: SimulatorState) -> Starlette:
+def modellix_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
     """Modellix: {code: 0} successes, {code: <HTTP status>, message: "Category: detail"} errors."""
 
     def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -45,7 +46,7 @@ def modellix_app(state: SimulatorState) -> Starlette:
 
     async def create(request: Request) -> Response:
         await apply_latency(state)
-        if not state.key_ok("modellix", bearer(request)):
+        if not state.key_ok(spec.name, bearer(request)):
             return error(401, "Unauthorized: invalid API key")
         body = await request.json()
         image, sound, audio_id = body.get("image") or "", body.get("sound_file") or "", body.get("audio_id") or ""
@@ -59,28 +60,29 @@ def modellix_app(state: SimulatorState) -> Starlette:
         try:
             state.check_image(await state.fetch(image, "image"))
             audio = await state.fetch(sound, "sound_file")
-            seconds = await state.check_audio(audio, 300.0)
+            seconds = await state.check_audio(audio, spec.max_audio_s)
         except MediaProblem as exc:
             return error(400, f"Invalid parameters: {exc}")
-        if state.over_capacity("modellix"):
+        if state.over_capacity(spec.name):
             return error(429, "Too many requests: concurrency limit reached", {"Retry-After": "1"})
-        task = state.add_task("modellix", audio=audio, audio_s=seconds, mode=body.get("mode") or "std", prompt=prompt or "")
+        task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=body.get("mode") or "std", prompt=prompt or "",
+                              id_style="task-hex")
         if state.take("ambiguous_creates"):
-            return dropped_reply() if state.faults.ambiguous_mode == "drop" else error(503, "Service unavailable")
+            return dropped_reply() if state.faults.ambiguous_mode == "drop" else error(500, "Internal error")
         return JSONResponse({"code": 0, "message": "success", "data": {
             "status": "pending", "task_id": task.task_id, "model_id": "kling-avatar",
             "get_result": {"method": "GET", "url": f"{base_of(request)}/api/v1/tasks/{task.task_id}"}}})
 
     async def query(request: Request) -> Response:
         await apply_latency(state)
-        if not state.key_ok("modellix", bearer(request)):
+        if not state.key_ok(spec.name, bearer(request)):
             return error(401, "Unauthorized: invalid API key")
         fault = state.poll_fault()
         if fault == "429":
             return error(429, "Too many requests", {"Retry-After": f"{state.faults.retry_after_s:g}"})
         if fault == "5xx":
             return error(500, "Internal error: please retry")
-        task = state.find("modellix", request.path_params["task_id"])
+        task = state.find(spec.name, request.path_params["task_id"])
         if task is None:
             return error(404, "Not found: task does not exist")
         state.count_poll(task)
@@ -96,7 +98,7 @@ def modellix_app(state: SimulatorState) -> Starlette:
     ])
 
 
-def crun_app(state: SimulatorState) -> Starlette:
+def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
     """crun.ai: x-api-key, URL-only media, {code, message, data} with business codes."""
 
     def error(code: int, message: str, http: int | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -113,7 +115,7 @@ def crun_app(state: SimulatorState) -> Starlette:
         return {"task_id": task.task_id, "provider": "kling", "model_version": "kling/avatar",
                 "status": _CRUN_WORDS[phase], "param": {"model": "kling/avatar", "callback_url": task.callback_url, "input": {}},
                 "create_at": task.created_ms // 1000, "result": result,
-                "credits": round((0.8 if task.mode == "pro" else 0.4) * task.audio_s, 2),
+                "credits": spec.pricing.estimate(task.mode, task.audio_s).amount if spec.pricing else 0,
                 "duration_s": int(time.monotonic() - task.created),
                 "complete_at": int(time.time()) if terminal else None, "source": "api"}
 
@@ -121,7 +123,7 @@ def crun_app(state: SimulatorState) -> Starlette:
         key = request.headers.get("x-api-key")
         if not key:
             return error(401, "API key missing")
-        if not state.key_ok("crun", key):
+        if not state.key_ok(spec.name, key):
             return error(401, "API key invalid")
         return None
 
@@ -141,13 +143,14 @@ def crun_app(state: SimulatorState) -> Starlette:
         try:
             state.check_image(await state.fetch(image_url, "image_url"))
             audio = await state.fetch(audio_url, "audio_url")
-            seconds = await state.check_audio(audio, 300.0)
+            seconds = await state.check_audio(audio, spec.max_audio_s)
         except MediaProblem as exc:
             return error(422, str(exc))
-        if state.over_capacity("crun"):
+        if state.over_capacity(spec.name):
             return error(429, "Rate limited: too many running tasks", headers={"Retry-After": "1"})
-        task = state.add_task("crun", audio=audio, audio_s=seconds, mode=inputs.get("mode") or "std",
-                              prompt=inputs.get("prompt") or "", callback_url=body.get("callback_url") or None)
+        task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=inputs.get("mode") or "std",
+                              prompt=inputs.get("prompt") or "", callback_url=body.get("callback_url") or None,
+                              id_style="task_n")
         base = base_of(request)
         if task.callback_url:
             state.spawn(state.send_callbacks(
@@ -165,7 +168,7 @@ def crun_app(state: SimulatorState) -> Starlette:
             return error(429, "Rate limited", headers={"Retry-After": f"{state.faults.retry_after_s:g}"})
         if fault == "5xx":
             return error(500, "Server error")
-        task = state.find("crun", request.query_params.get("task_id", ""))
+        task = state.find(spec.name, request.query_params.get("task_id", ""))
         if task is None:
             return error(404, "Task not found")
         state.count_poll(task)

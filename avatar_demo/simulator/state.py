@@ -11,6 +11,7 @@ import itertools
 import random
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,10 +108,13 @@ class SimulatorState:
         self.creates: dict[str, int] = {}
         self.polls: dict[str, int] = {}
         self.callbacks_sent: list[tuple[str, dict]] = []
+        #: Tasks a client asked to cancel.
+        self.cancelled: set[str] = set()
         self.tts_audio: dict[str, float] = {}
         self._ids = itertools.count(880_000_000_000_000_001)
         self._random = random.Random(self.faults.seed)
         self._poll_counter = 0
+        self._outage_until = 0.0
         self._work = Path(tempfile.mkdtemp(prefix="avatar-sim-"))
         self._background: set[asyncio.Task[None]] = set()
         # Identical inputs are measured and rendered once: concurrency runs reuse one clip.
@@ -118,10 +122,12 @@ class SimulatorState:
         self._renders: dict[tuple[str, float], Path] = {}
 
     # -- ids, faults -------------------------------------------------------------------------
-    def new_id(self, gateway: str) -> str:
-        """A task id in the gateway's own style."""
+    def new_id(self, style: str = "numeric") -> str:
+        """A task id in a gateway's own style: numeric (Kling), task-hex (Modellix), task_n (crun), uuid (fal)."""
         n = next(self._ids)
-        return {"modellix": f"task-{n:x}", "crun": f"task_{n}"}.get(gateway, str(n))
+        if style == "uuid":
+            return str(uuid.UUID(int=n))
+        return {"task-hex": f"task-{n:x}", "task_n": f"task_{n}"}.get(style, str(n))
 
     def key_ok(self, gateway: str, key: str | None) -> bool:
         """Whether a plain key is accepted by *gateway*."""
@@ -132,6 +138,8 @@ class SimulatorState:
 
     def poll_fault(self) -> str | None:
         """'429', '5xx' or None for this poll."""
+        if time.monotonic() < self._outage_until:
+            return "5xx"
         self._poll_counter += 1
         every = self.faults.poll_429_every
         if every and self._poll_counter % every == 0:
@@ -139,6 +147,10 @@ class SimulatorState:
         if self.faults.poll_error_rate and self._random.random() < self.faults.poll_error_rate:
             return "5xx"
         return None
+
+    def start_outage(self, seconds: float) -> None:
+        """From now on, every poll of every gateway answers 5xx for *seconds*."""
+        self._outage_until = time.monotonic() + seconds
 
     def take(self, knob: str) -> bool:
         """Consume one unit of a counting fault knob."""
@@ -217,10 +229,11 @@ class SimulatorState:
 
     # -- tasks -----------------------------------------------------------------------------------
     def add_task(self, gateway: str, *, audio: bytes | None, audio_s: float, mode: str, prompt: str,
-                 external_task_id: str | None = None, callback_url: str | None = None) -> SimTask:
+                 external_task_id: str | None = None, callback_url: str | None = None,
+                 id_style: str = "numeric") -> SimTask:
         """Store a new task that starts its clock now."""
         task = SimTask(
-            gateway=gateway, task_id=self.new_id(gateway), created=time.monotonic(),
+            gateway=gateway, task_id=self.new_id(id_style), created=time.monotonic(),
             created_ms=int(time.time() * 1000), duration_s=self.config.job_seconds,
             will_fail=self.take("failing_tasks"), audio=audio, audio_s=audio_s, mode=mode, prompt=prompt,
             external_task_id=external_task_id, callback_url=callback_url,

@@ -1,5 +1,6 @@
-"""The Gradio app: layout, handlers and the service behind them."""
+"""The Gradio app: the page, its handlers, the MCP tool, and how it is launched."""
 
-from .layout import build_demo, launch_options
+from .launch import launch, launch_options, main
+from .layout import build_demo
 
-__all__ = ["build_demo", "launch_options"]
+__all__ = ["build_demo", "launch", "launch_options", "main"]

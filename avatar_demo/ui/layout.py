@@ -6,44 +6,54 @@ import gradio as gr
 from gradio import media as bundled
 
 from ..config import Settings, load_settings
-from .handlers import Handlers
+from ..services import Services
+from .account import AccountHandlers
+from .components import PhotoInput
+from .context import UIContext
+from .generate import GenerateHandlers
+from .lab import LabHandlers
+from .mcp import McpTool
 from .present import keys_note, provider_choices
-from .service import AppService
 
-__all__ = ["build_demo", "launch_options"]
+__all__ = ["build_demo"]
 
-CSS = """
-.history table { width: 100%; border-collapse: collapse; }
-.history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
-"""
 #: Official TTS voices for the Kling family (any other id can be typed).
 VOICES = ["oversea_male1", "genshin_vindi2", "genshin_klee2", "genshin_kirara", "chinese_female1"]
+EPHEMERAL_NOTE = ("**This Space has no storage bucket at /data, so history and videos are lost when it restarts.** "
+                  "Its owner can mount one (`python -m avatar_demo deploy OWNER/NAME --volume BUCKET:/data`).")
 
 
-def build_demo(settings: Settings | None = None) -> gr.Blocks:
-    """Build the Blocks app; the AppService is kept on `demo.service`."""
-    settings = settings or load_settings()
-    service = AppService(settings)
-    on = Handlers(service)
-    max_s = settings.max_audio_s
+def build_demo(settings: Settings | None = None, *, services: Services | None = None) -> gr.Blocks:
+    """Build the Blocks app; its Services are kept on `demo.services`."""
+    services = services or Services(settings or load_settings())
+    settings = services.settings
+    ui = UIContext(services)
+    max_s = min(settings.max_audio_s, 300.0)
 
     with gr.Blocks(title="Avatar Demo · Kling Avatar", delete_cache=(3600, 24 * 3600)) as demo:
-        owner = gr.BrowserState("", storage_key="avatar-demo-owner", secret=service.state_secret)
+        owner = gr.BrowserState("", storage_key="avatar-demo-owner", secret=services.keys.state_secret)
         current = gr.State(None)
-        gr.Markdown("# Avatar Demo\nA portrait photo and a voice clip in, a **Kling Avatar** talking video out.")
+        with gr.Row():
+            gr.Markdown("# Avatar Demo\nA portrait photo and a voice clip in, a **Kling Avatar** talking video out.")
+            if settings.oauth:
+                gr.LoginButton()
+        allowance = gr.Markdown(elem_id="allowance", visible=settings.public)
         note = keys_note(settings)
         gr.Markdown(note, visible=bool(note), elem_id="keys-note")
+        gr.Markdown(EPHEMERAL_NOTE, visible=settings.ephemeral, elem_id="storage-note")
 
         with gr.Tab("Generate"):
             with gr.Row():
                 with gr.Column():
-                    image = gr.Image(elem_id="portrait", label="Portrait photo (jpg, png, webp…; fixed up automatically)", type="filepath",
-                                     sources=["upload", "webcam", "clipboard"], height=320)
-                    audio = gr.Audio(elem_id="voice", label="Voice clip (upload or record)", sources=["upload", "microphone"], type="filepath")
+                    image = PhotoInput(elem_id="portrait", label="Portrait photo (jpg, png, heic, webp…; fixed up "
+                                       "automatically)", type="filepath", image_mode=None,
+                                       sources=["upload", "webcam", "clipboard"], height=320)
+                    audio = gr.Audio(elem_id="voice", label="Voice clip (upload or record)",
+                                     sources=["upload", "microphone"], type="filepath")
                     with gr.Row():
                         start = gr.Number(0, label="Start at (s)", minimum=0, precision=1)
                         length = gr.Slider(2, max_s, value=max_s, step=0.5, label="Length (s)")
-                    window = gr.Markdown(on.window(None, 0, max_s, settings.default_provider, "std"), elem_id="window")
+                    window = gr.Markdown(elem_id="window")
                     with gr.Accordion("…or text to speech (Kling, CometAPI, KKIAI)", open=False):
                         tts_text = gr.Textbox(label="Text to speak", lines=2, max_length=1000)
                         with gr.Row():
@@ -53,17 +63,19 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
                         tts_button = gr.Button("Make speech")
                         audio_id = gr.Textbox("", label="Audio id (used instead of the clip when set)")
                         tts_note = gr.Markdown()
-                    prompt = gr.Textbox("", label="Prompt (optional): actions, emotions, camera", lines=3, max_length=2500)
-                    count = gr.Markdown(on.prompt_count(""), elem_id="prompt-count")
+                    prompt = gr.Textbox("", label="Prompt (optional): actions, emotions, camera", lines=3,
+                                        max_length=2500)
+                    count = gr.Markdown(GenerateHandlers.prompt_count(""), elem_id="prompt-count")
                     with gr.Row():
                         mode = gr.Radio(["std", "pro"], value="std", label="Mode (pro: 1080p, twice the price)")
-                        provider = gr.Dropdown(provider_choices(settings), value=settings.default_provider, label="Provider")
+                        provider = gr.Dropdown(provider_choices(settings), value=settings.default_provider,
+                                               label="Provider")
                     with gr.Accordion("Your own API key", open=False):
                         api_key = gr.Textbox("", label="API key", type="password", placeholder="used for this request only",
                                              info="Never stored or logged. For Kling JWT auth enter ACCESS_KEY:SECRET_KEY.")
                     with gr.Accordion("Advanced", open=False):
                         watermark = gr.Checkbox(False, label="Also make a watermarked copy (Kling)")
-                        callback_url = gr.Textbox("", label="Callback URL (gateway notifies it on every status change)")
+                        callback_url = gr.Textbox("", label="Callback URL (the gateway calls it on every status change)")
                         external_task_id = gr.Textbox("", label="External task id (unique per account; one is made for you)")
                     with gr.Row():
                         go = gr.Button("Generate", variant="primary")
@@ -95,50 +107,41 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
             refresh = gr.Button("Refresh")
             history = gr.HTML(elem_classes=["history"], elem_id="history")
 
-        # -- wiring ---------------------------------------------------------------------------------
+        on = GenerateHandlers(ui, status=status, changes=changes, video=video, history=history, current=current)
+        lab = LabHandlers(ui, on, status=lab_status, gallery=gallery)
+        account = AccountHandlers(ui)
         hidden = {"api_visibility": "private", "show_progress": "hidden"}
+
         prompt.change(on.prompt_count, prompt, count, queue=False, **hidden)
-        for trigger in (audio.change, start.change, length.change, provider.change, mode.change):
-            trigger(on.window, [audio, start, length, provider, mode], window, concurrency_limit=None, **hidden)
+        for trigger in (audio.change, start.change, length.change, provider.change, mode.change, api_key.change):
+            trigger(on.window, [audio, start, length, provider, mode, api_key], window, concurrency_limit=None,
+                    **hidden)
         for trigger in (prompts.change, modes.change, provider.change, audio.change):
-            trigger(on.lab_summary, [prompts, modes, provider, audio, start, length], plan,
+            trigger(lab.summary, [prompts, modes, provider, audio, start, length, api_key], plan,
                     concurrency_limit=None, **hidden)
-        tts_button.click(on.tts, [tts_text, voice, language, speed, provider, api_key], [audio_id, tts_note],
-                         api_visibility="private")
+        image.upload(on.check_photo, image, status, concurrency_limit=None, **hidden)
+        tts_button.click(account.speak, [tts_text, voice, language, speed, provider, api_key], [audio_id, tts_note],
+                         api_visibility="private").then(account.allowance, None, allowance, **hidden)
+        # Waiting on a gateway holds no slot: only preparation is bounded (AVATAR_CONCURRENCY, by the cores).
         run = go.click(
             on.generate,
             [image, audio, prompt, mode, provider, start, length, audio_id, api_key, watermark, callback_url,
              external_task_id, owner],
-            [status, changes, video, history, current],
-            api_name="generate", concurrency_limit=settings.concurrency, concurrency_id="generate",
-            show_progress_on=[video],
+            on.outputs, api_name="generate", concurrency_limit=None, show_progress_on=[video],
         )
+        run.then(account.allowance, None, allowance, **hidden)
         stop.click(on.cancel, current, status, cancels=[run], queue=False, api_visibility="private")
-        lab_go.click(on.lab, [image, audio, prompts, modes, provider, start, length, api_key, owner],
-                     [lab_status, gallery], api_name="lab", concurrency_limit=settings.concurrency,
-                     concurrency_id="generate")
-        refresh.click(on.history, owner, history, queue=False, **hidden)
-        demo.load(on.load, owner, [owner, history], queue=False, **hidden).then(
-            on.resume, owner, history, concurrency_limit=None, **hidden)
+        lab_go.click(lab.lab, [image, audio, prompts, modes, provider, start, length, api_key, owner],
+                     [lab_status, gallery], api_name="lab", concurrency_limit=None,
+                     ).then(account.allowance, None, allowance, **hidden)
+        refresh.click(account.history, owner, history, queue=False, **hidden)
+        demo.load(account.load, owner, [owner, history], queue=False, **hidden).then(
+            account.allowance, None, allowance, **hidden).then(
+            account.resume, owner, history, concurrency_limit=None, **hidden).then(
+            on.window, [audio, start, length, provider, mode, api_key], window, **hidden)
+        if settings.mcp:
+            McpTool(ui).register()
 
-    demo.queue(max_size=settings.queue_size)
-    demo.service = service  # type: ignore[attr-defined]
+    demo.queue(max_size=settings.queue_size, api_open=False)
+    demo.services = services  # type: ignore[attr-defined]
     return demo
-
-
-def launch_options(demo: gr.Blocks) -> dict:
-    """Keyword arguments for demo.launch(): styling, served folders, limits, no run history, the callback route."""
-    service: AppService = demo.service  # type: ignore[attr-defined]
-    return {
-        "theme": gr.themes.Soft(),
-        "css": CSS,
-        "allowed_paths": service.served_dirs,
-        "max_file_size": "50mb",
-        # Run history would store every input of a public event, including a pasted key.
-        "run_history": False,
-        # Gradio runs at most max_threads jobs at once across all events (default 40), whatever the
-        # per-event limits say; leave room above AVATAR_CONCURRENCY for resumes and small events.
-        "max_threads": max(40, 2 * service.settings.concurrency),
-        # Gateways' status callbacks land here and wake the runner following that task.
-        "app_kwargs": {"routes": [service.callbacks.route()]},
-    }

@@ -15,10 +15,11 @@ from avatar_demo.errors import (
     ServerError,
     UnexpectedReply,
 )
-from avatar_demo.providers.base import Status
 from avatar_demo.providers.crun import crun_error, parse_crun_task
+from avatar_demo.providers.fal import fal_error, parse_fal_status
 from avatar_demo.providers.kling_family import KLING_CODES, kling_error, parse_kling_task
 from avatar_demo.providers.modellix import modellix_error, parse_modellix_task
+from avatar_demo.status import Status
 
 
 def reply(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -27,7 +28,7 @@ def reply(status: int, body: object, headers: dict[str, str] | None = None) -> h
 
 @pytest.mark.parametrize(
     ("word", "status"),
-    [("submitted", Status.QUEUED), ("processing", Status.RUNNING), ("succeed", Status.SUCCEEDED), ("failed", Status.FAILED)],
+    [("submitted", Status.QUEUED), ("processing", Status.RUNNING), ("succeed", Status.DONE), ("failed", Status.FAILED)],
 )
 def test_kling_status_words(word: str, status: Status) -> None:
     data = {"task_id": "1", "task_status": word, "task_result": {"videos": [{"url": "https://v/1.mp4", "duration": "5.2"}]}}
@@ -36,7 +37,7 @@ def test_kling_status_words(word: str, status: Status) -> None:
     assert state.raw_status == word
 
 
-@pytest.mark.parametrize(("word", "status"), [("pending", Status.RUNNING), ("success", Status.SUCCEEDED), ("failed", Status.FAILED)])
+@pytest.mark.parametrize(("word", "status"), [("pending", Status.RUNNING), ("success", Status.DONE), ("failed", Status.FAILED)])
 def test_modellix_status_words(word: str, status: Status) -> None:
     data = {"task_id": "t", "status": word, "result": {"resources": [{"url": "https://v.mp4", "type": "video"}]}}
     assert parse_modellix_task(data).status is status
@@ -44,7 +45,7 @@ def test_modellix_status_words(word: str, status: Status) -> None:
 
 @pytest.mark.parametrize(
     ("word", "status"),
-    [("pending", Status.QUEUED), ("running", Status.RUNNING), ("success", Status.SUCCEEDED), ("failed", Status.FAILED)],
+    [("pending", Status.QUEUED), ("running", Status.RUNNING), ("success", Status.DONE), ("failed", Status.FAILED)],
 )
 def test_crun_status_words(word: str, status: Status) -> None:
     data = {"task_id": "t", "status": word, "result": {"code": 200, "media_urls": ["https://v.mp4"]}}
@@ -57,8 +58,9 @@ def test_crun_status_words(word: str, status: Status) -> None:
         lambda w: parse_kling_task("Kling", {"task_id": "1", "task_status": w}),
         lambda w: parse_modellix_task({"task_id": "1", "status": w}),
         lambda w: parse_crun_task({"task_id": "1", "status": w}),
+        lambda w: parse_fal_status("1", {"status": w}),
     ],
-    ids=["kling", "modellix", "crun"],
+    ids=["kling", "modellix", "crun", "fal"],
 )
 @pytest.mark.parametrize("word", ["succeeded", "queued", "", None])
 def test_unknown_status_word_is_an_error_never_still_running(parse, word) -> None:
@@ -72,7 +74,7 @@ def test_kling_success_fields() -> None:
         "task_id": "88", "task_status": "succeed", "final_unit_deduction": "2.4",
         "task_info": {"external_task_id": "ext-1"},
         "task_result": {"videos": [{"id": "v", "url": "https://cdn/v.mp4", "duration": "6.0"}]}})
-    assert (state.video_url, state.duration_s, state.units, state.external_task_id) == ("https://cdn/v.mp4", 6.0, 2.4, "ext-1")
+    assert (state.video_url, state.duration_s, state.charged, state.external_task_id) == ("https://cdn/v.mp4", 6.0, 2.4, "ext-1")
 
 
 def test_success_without_a_video_is_an_error() -> None:
@@ -156,9 +158,10 @@ def test_cometapi_envelopes(http: int, body: object, cls: type, text: str) -> No
         (401, AuthError, "check the API key"),
         (402, QuotaError, "top up the Modellix balance"),
         (404, NotFound, "Modellix"),
-        (429, RateLimited, "Modellix"),
+        # Modellix asks for backoff on 429 and 503: on a create, both are refusals that are waited out.
+        (429, CapacityError, "wait, then try again"),
         (500, ServerError, "Modellix"),
-        (503, ServerError, "Modellix"),
+        (503, CapacityError, "wait, then try again"),
     ],
 )
 def test_modellix_envelope(http: int, cls: type, text: str) -> None:
@@ -177,7 +180,7 @@ def test_modellix_envelope(http: int, cls: type, text: str) -> None:
         (404, NotFound, "not found"),
         (422, RequestRejected, "validation error"),
         (429, CapacityError, "rate limited"),
-        (455, ServerError, "maintenance"),
+        (455, CapacityError, "maintenance"),
         (500, ServerError, "server error"),
         (501, RequestRejected, "generation failed"),
         (505, RequestRejected, "feature is disabled"),
@@ -190,3 +193,41 @@ def test_crun_codes(code: int, cls: type, text: str, http: int | None) -> None:
     assert type(error) is cls
     assert text in str(error)
     assert str(error).startswith("crun.ai: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"status": "IN_QUEUE", "queue_position": 0}, Status.QUEUED, None),
+        ({"status": "IN_PROGRESS", "logs": None}, Status.RUNNING, None),
+        ({"status": "COMPLETED", "logs": None, "metrics": {}}, Status.DONE, None),
+        ({"status": "COMPLETED", "logs": None, "error": "moderation", "error_type": "content"}, Status.FAILED,
+         "moderation"),
+    ],
+)
+def test_fal_status_replies(body: dict, status: Status, message: str | None) -> None:
+    """IN_QUEUE / IN_PROGRESS / COMPLETED, and a COMPLETED request that carries an error has failed."""
+    state = parse_fal_status("req-1", body)
+    assert (state.status, state.message) == (status, message)
+
+
+@pytest.mark.parametrize(
+    ("http", "body", "cls", "text"),
+    [
+        (401, {"detail": "Authentication is required"}, AuthError, "check FAL_KEY"),
+        (403, {"detail": "User is locked. Reason: Exhausted balance"}, QuotaError, "top up"),
+        (404, {"detail": "Request not found"}, NotFound, "Request not found"),
+        (422, {"detail": [{"loc": ["body", "image_url"], "msg": "field required", "type": "missing"}]},
+         RequestRejected, "image_url: field required"),
+        (422, {"detail": "plain words"}, RequestRejected, "plain words"),
+        (429, {"detail": "slow down"}, RateLimited, "slow down"),
+        (500, {"detail": "boom"}, ServerError, "boom"),
+        (504, None, ServerError, "HTTP 504"),
+    ],
+)
+def test_fal_errors(http: int, body: object, cls: type, text: str) -> None:
+    response = httpx.Response(http, json=body) if body is not None else httpx.Response(http, text="<html>")
+    error = fal_error(response, body)
+    assert type(error) is cls
+    assert text in str(error)
+    assert fal_error(httpx.Response(202, json={"status": "IN_QUEUE"}), {"status": "IN_QUEUE"}) is None

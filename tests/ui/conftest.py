@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from avatar_demo.config import load_settings
 from avatar_demo.serving import free_port
 from avatar_demo.simulator import Faults
-from avatar_demo.ui import build_demo, launch_options
+from avatar_demo.ui import build_demo, launch
 from tests.conftest import KEYS
+
+
+def launched(env: dict[str, str], **settings_overrides):  # type: ignore[no-untyped-def]
+    """Build and launch the app on a free port with *env* as its whole environment; returns the demo."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    demo = build_demo(load_settings({"AVATAR_PUBLIC_URL": url, **env}, **settings_overrides))
+    launch(demo, prevent_thread_lock=True, server_port=port, quiet=True)
+    demo.test_url = url  # type: ignore[attr-defined]
+    return demo
 
 
 @pytest.fixture(scope="module")
 def app(sim, tmp_path_factory: pytest.TempPathFactory):
     """The launched app; every gateway points at the simulator; Modellix has no server key (BYO tests)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**sim.env(), **{k: v for k, v in KEYS.items() if k != "MODELLIX_API_KEY"},
-           "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("appdata")), "AVATAR_PUBLIC_URL": url}
-    demo = build_demo(load_settings(env))
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, **launch_options(demo))
-    demo.test_url = url  # type: ignore[attr-defined]
+           "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("appdata"))}
+    demo = launched(env)
     yield demo
     demo.close()
 

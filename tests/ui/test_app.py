@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from avatar_demo import providers
 from tests.helpers import facts, make_tone
 
 
@@ -25,13 +25,15 @@ def generate(client: Client, media_dir: Path, provider: str, **extra):
                          prompt="a slow nod", mode="std", provider=provider, api_name="/generate", **extra)
 
 
-@pytest.mark.parametrize("provider", ["local", "kling", "cometapi", "kkiai", "crun"])
+@pytest.mark.parametrize("provider", [s.name for s in providers.specs() if s.name != "modellix"])
 def test_generate_ends_with_the_video(client: Client, fresh_sim, media_dir: Path, provider: str) -> None:
     """Keyword call; status updates stream; the final output holds a local video of the voice's length."""
     job = generate(client, media_dir, provider)
     status, changes, video, _history = job.result(timeout=120)
     updates = [o[0] for o in job.outputs()]
-    assert any("submitted" in u for u in updates)
+    # Our own words, in order; the gateway's word only as detail.
+    words = [u.split("·")[0] for u in updates]
+    assert any("submitting" in w for w in words) and any("queued" in w or "running" in w for w in words)
     assert "done ✓" in status and "Task id" in status
     assert Path(video).is_file()
     assert facts(Path(video)).duration_s == pytest.approx(3.0, abs=0.2)
@@ -60,7 +62,7 @@ def test_bring_your_own_key_is_used_once_and_never_shown(app, client: Client, fr
     assert "done ✓" in result[0]
     everything = json.dumps([list(map(str, o)) for o in job.outputs()]) + json.dumps(list(map(str, result)))
     assert key not in everything
-    data_dir = app.service.settings.data_dir
+    data_dir = app.services.settings.data_dir
     for path in data_dir.rglob("*"):
         if path.is_file() and path.suffix in ("", ".sqlite3", ".sqlite3-wal", ".json", ".txt"):
             assert key.encode() not in path.read_bytes(), path
@@ -71,43 +73,47 @@ def test_bring_your_own_key_is_used_once_and_never_shown(app, client: Client, fr
         generate(client, media_dir, "modellix").result(timeout=60)
 
 
-def test_twenty_users_start_at_once(app, fresh_sim, media_dir: Path, tmp_path: Path) -> None:
-    """20 users with their own clips press Generate at once (5 s jobs): all run together.
+def test_twenty_users_all_start_at_once(app, fresh_sim, media_dir: Path, tmp_path: Path) -> None:
+    """20 users with their own clips press Generate at once: none waits for another's video.
 
-    The goal is ≤ 1.3× one job, measured out of process by benchmarks/concurrency.py. Here the app,
-    the simulator and the 20 clients share one Python process and two cores, so the assertion keeps
-    slack (2×); Gradio's default limit of one job at a time would take about 20×.
+    Every create reaches the gateway before the first of the 20 jobs has finished (waiting on a
+    gateway holds no slot). Timings are measured out of process by benchmarks/concurrency.py.
     """
-    fresh_sim.state.config.job_seconds = 5.0
+    fresh_sim.state.config.job_seconds = 8.0
     voices = [make_tone(tmp_path / f"voice-{i}.wav", 3.0, volume_db=-10.0 - i / 2) for i in range(20)]
     # Plain HTTP on loopback: skip the CA bundle gradio_client would load for every upload.
-    clients = [Client(app.test_url, verbose=False, ssl_verify=False) for _ in range(21)]
+    clients = [Client(app.test_url, verbose=False, ssl_verify=False) for _ in range(20)]
+    before = set(fresh_sim.state.tasks)
 
-    def one(index: int) -> float:
-        started = time.monotonic()
-        status = clients[index].submit(image=handle_file(str(media_dir / "portrait.jpg")),
-                                       audio=handle_file(str(voices[index % 20])), prompt="a slow nod", mode="std",
-                                       provider="kling", api_name="/generate").result(timeout=180)[0]
-        assert "done ✓" in status
-        return time.monotonic() - started
+    def one(index: int) -> str:
+        return clients[index].submit(image=handle_file(str(media_dir / "portrait.jpg")),
+                                     audio=handle_file(str(voices[index])), prompt="a slow nod", mode="std",
+                                     provider="kling", api_name="/generate").result(timeout=180)[0]
 
-    single = one(20)
-    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        durations = list(pool.map(one, range(20)))
-    makespan = time.monotonic() - started
-    assert len(durations) == 20
-    assert makespan <= 2.0 * single, (makespan, single)
+        statuses = list(pool.map(one, range(20)))
+    assert all("done ✓" in s for s in statuses)
+    tasks = [t for task_id, t in fresh_sim.state.tasks.items() if task_id not in before]
+    assert len(tasks) == 20
+    first_done = min(t.created + t.duration_s for t in tasks)
+    assert all(t.created < first_done for t in tasks), "a create waited for another user's video"
 
 
 def test_gateway_callbacks_reach_the_app(app, client: Client, fresh_sim, media_dir: Path) -> None:
-    """The app's public address goes out as callback_url; the simulator's callbacks land on the app's route."""
+    """Each task's create carries its own URL on the app's public address; the simulator's callbacks land there."""
     status = generate(client, media_dir, "kling").result(timeout=120)[0]
     task_id = status.split("Task id:** `")[1].split("`")[0]
     task = fresh_sim.state.tasks[task_id]
-    assert task.callback_url == app.service.callbacks.url
     assert task.callback_url.startswith(f"{app.test_url}/avatar-demo/callback/")
-    assert app.service.callbacks.received >= 1
-    # A guessed address is refused; the real one says nothing about which tasks exist.
-    assert httpx.post(f"{app.test_url}/avatar-demo/callback/guess", json={"task_id": task_id}, timeout=10).status_code == 404
+    assert app.services.callbacks.received >= 1
+    # A guessed address is refused; a real one says nothing about which tasks exist.
+    guess = task.callback_url.rsplit("/", 1)[0] + "/" + "0" * 32
+    assert httpx.post(guess, json={"task_id": task_id}, timeout=10).status_code == 404
     assert httpx.post(task.callback_url, json={"task_id": "no-such-task"}, timeout=10).json() == {"ok": True}
+
+
+def test_the_final_api_outputs_are_plain_values(client: Client, fresh_sim, media_dir: Path) -> None:
+    """Strings and a file path, never a component update, in the last result an API caller gets."""
+    result = generate(client, media_dir, "local").result(timeout=120)
+    assert all(isinstance(value, str) for value in result), result
+    assert "Changes made to your inputs" in result[1] or "used as they are" in result[1]

@@ -93,11 +93,11 @@ def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str
     statuses, video = generate_and_wait(page)
 
     words = [s.split("·")[0] for s in statuses]
-    assert any("submitted" in w for w in words), statuses
+    assert any("submitting" in w for w in words), statuses
     assert "done ✓" in statuses[-1] and "Task id" in statuses[-1], statuses
     if provider == "kling":
-        # A remote job is polled: the panel shows the gateway's progress before it is done.
-        assert any("processing" in w for w in words), statuses
+        # A remote job is polled: our word, with the gateway's own word as detail, before it is done.
+        assert any("running (processing)" in w for w in words), statuses
         assert "units" in statuses[-1]
     assert video["duration"] == pytest.approx(3.0, abs=0.15)
     assert video["error"] is None and video["time"] > 0.1
@@ -121,3 +121,15 @@ def test_record_through_the_microphone(page, tmp_path: Path) -> None:
     assert "normalized loudness" in page.locator("#changes").inner_text()
     assert video["duration"] == pytest.approx(RECORD_S, abs=0.6), window
     assert video["error"] is None and video["time"] > 0.1
+
+
+def test_a_non_image_dropped_on_the_photo_shows_the_apps_message(page, tmp_path: Path) -> None:
+    """The app sees the upload before anything opens it: its own message lands in the status area."""
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are meeting notes, not a photo")
+    page.evaluate(WATCH_STATUS)
+    page.locator("#portrait input[type=file]").set_input_files(str(notes))
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('not an image')")
+    text = page.locator("#status").inner_text()
+    assert "refused" in text and "notes.png" in text
+    assert "upstream Gradio app" not in text and "Error" not in text.split("refused")[0]

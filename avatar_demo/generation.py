@@ -1,0 +1,138 @@
+"""Start work for a visitor: the house policy, the pre-job flow and the followers, one path for every entry point.
+
+The page, the prompt lab, the API and the MCP tool all start jobs here, so the allowance, the
+voice cap, external-id namespacing and the clean-up of inputs hold for each of them alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from . import providers
+from .errors import AvatarDemoError, GatewayError, NotAllowed
+from .jobs import Tracked
+from .jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
+from .policy import Permit, Visitor
+from .policy.house import TTS_UNITS
+from .providers.base import TextToSpeech, TtsRequest, TtsResult
+from .services import Services
+
+__all__ = ["Generations", "Started"]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A job the server now follows, and the plan it was started from."""
+
+    plan: JobPlan
+    tracked: Tracked
+
+
+class Generations:
+    """Every way of starting paid (or free) work goes through here."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.policy = services.policy
+        #: Requests still preparing, per visitor: they count against the jobs a visitor may run at once.
+        self._preparing: Counter[str] = Counter()
+
+    def running(self, visitor: str) -> int:
+        """Jobs of *visitor* in flight or being prepared."""
+        return self.services.followers.running(visitor) + self._preparing[visitor]
+
+    def _check_jobs(self, visitor: Visitor, runs: int) -> None:
+        self.policy.check_jobs(self.running(visitor.key), runs)
+
+    @contextmanager
+    def _preparing_for(self, visitor: Visitor, runs: int) -> Iterator[None]:
+        self._check_jobs(visitor, runs)
+        self._preparing[visitor.key] += runs
+        try:
+            yield
+        finally:
+            self._preparing[visitor.key] -= runs
+            if self._preparing[visitor.key] <= 0:
+                del self._preparing[visitor.key]
+
+    def limit(self, spec: providers.ProviderSpec, permit: Permit) -> VoiceLimit:
+        """The voice window a job may use: the provider's, the app's cap, and the allowance's."""
+        return VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
+
+    def _prefix(self, visitor: Visitor) -> str | None:
+        # In public mode a chosen external id is namespaced per visitor: no one can name another's task.
+        if not self.policy.public:
+            return None
+        return "v" + hashlib.sha256(visitor.key.encode()).hexdigest()[:10]
+
+    async def start(self, visitor: Visitor, provider: str, job: JobInput, *, user_key: str | None = None,
+                    owner: str | None = None) -> Started:
+        """Plan and start one job; raises AvatarDemoError (InputError, NotAllowed, ConfigError…) when refused."""
+        started = await self.start_variants(visitor, provider, job, [(job.prompt, job.mode)], user_key=user_key,
+                                            owner=owner)
+        return started[0]
+
+    async def start_variants(self, visitor: Visitor, provider: str, job: JobInput, variants: list[tuple[str, str]],
+                             *, user_key: str | None = None, owner: str | None = None) -> list[Started]:
+        """The same photo and voice with several (prompt, mode) pairs: prepared once, each variant a job."""
+        spec = providers.spec(provider)
+        key = (user_key or "").strip() or None
+        permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
+        self.services.settings.provider(provider).with_user_key(key).require_key()
+        with self._preparing_for(visitor, len(variants)):
+            base = await plan_job(spec, job, inputs=self.services.inputs, limit=self.limit(spec, permit),
+                                  external_prefix=self._prefix(visitor))
+        try:
+            plans = [base.variant(prompt, mode) for prompt, mode in variants]
+        finally:
+            base.lease.release()
+        try:
+            self._check_jobs(visitor, len(plans))
+            reservations = self.policy.reserve(visitor, permit, units=[p.estimate.units if p.estimate else 0.0
+                                                                       for p in plans])
+        except AvatarDemoError:
+            for plan in plans:
+                plan.lease.release()
+            raise
+        started: list[Started] = []
+        for index, plan in enumerate(plans):
+            reservation = reservations[index] if reservations else None
+            gateway = self.services.provider(provider, key)
+            try:
+                tracked = self.services.followers.start(
+                    gateway, plan.request, owner=owner, visitor=visitor.key, changes=plan.changes, byo_key=bool(key),
+                    on_created=plan.lease.release,
+                    on_end=lambda ending, r=reservation: self.policy.settle(r, ending))
+            except AvatarDemoError:
+                await gateway.aclose()
+                for rest in plans[index:]:
+                    rest.lease.release()
+                self.policy.refund(reservations[index:])
+                raise
+            started.append(Started(plan, tracked))
+        return started
+
+    async def speak(self, visitor: Visitor, provider: str, request: TtsRequest, *,
+                    user_key: str | None = None) -> TtsResult:
+        """Text to speech on *provider*, within the allowance; the audio id can replace a clip."""
+        spec = providers.spec(provider)
+        if not spec.tts:
+            with_tts = ", ".join(s.label for s in providers.specs() if s.tts)
+            raise NotAllowed(f"Text to speech needs one of: {with_tts}. Choose one of them as provider")
+        key = (user_key or "").strip() or None
+        permit = self.policy.permit(visitor, spec, user_key=key, runs=0)
+        gateway = self.services.provider(provider, key)
+        reservations = self.policy.reserve(visitor, permit, units=[TTS_UNITS], speech=1)
+        try:
+            assert isinstance(gateway, TextToSpeech)
+            return await gateway.tts(request)
+        except GatewayError:
+            # The gateway refused it: nothing was made or charged.
+            self.policy.refund(reservations)
+            raise
+        finally:
+            await gateway.aclose()

@@ -1,0 +1,223 @@
+"""Send a task's create without ever paying twice, then hand it to the follow.
+
+- The history row is begun before the create leaves; the task id is recorded right after.
+- Capacity refusals (and a connection that never opened) are definite: waited out and sent again.
+- A create that may have landed is never re-sent blind: the Kling family looks it up by its external
+  id first; gateways without one are never re-sent and the outcome is reported as unknown.
+- A task is adopted only if this job created it: its own external id, sent by this job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from ..errors import (
+    AvatarDemoError,
+    CapacityError,
+    ConfigError,
+    GatewayError,
+    GatewayUnreachable,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+)
+from ..providers.base import AvatarRequest, Lookup, Provider, TaskState
+from ..status import Status
+from .context import JobContext, new_external_id
+from .events import Event, Failed, Progress, Submitted, Succeeded
+from .follow import Follower
+
+__all__ = ["begin_job", "run_job"]
+
+#: A task the gateway says it made this long before our create left is someone else's.
+CLOCK_SKEW_S = 60.0
+#: Creates that failed to connect (nothing sent) are tried this many times in all.
+CONNECT_ATTEMPTS = 3
+#: Creates re-sent under the same external id after a lookup found no task.
+RESENDS = 2
+
+
+class _Unclear(Exception):
+    """A create's outcome is unknown on a gateway that cannot be asked."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class _NewJob(Follower):
+    """A job whose create is still to be sent."""
+
+    def __init__(self, ctx: JobContext, provider: Provider, row: int, request: AvatarRequest,
+                 stop: asyncio.Event | None) -> None:
+        super().__init__(ctx, provider, row, stop)
+        self.request = request
+        self.sent_at: float | None = None
+
+    async def lookup(self) -> TaskState | None:
+        """The task created under this job's external id, provided it is this job's."""
+        assert isinstance(self.provider, Lookup) and self.request.external_task_id
+        found = await self.provider.find_external(self.request.external_task_id)
+        if found is not None and found.created_at and self.sent_at and found.created_at < self.sent_at - CLOCK_SKEW_S:
+            raise self.id_in_use()
+        return found
+
+    def id_in_use(self) -> RequestRejected:
+        return RequestRejected(self.label, f"external_task_id {self.request.external_task_id} is already used by "
+                                           "another task", hint="choose another one, or leave it empty")
+
+    async def resolve(self, detail: str) -> TaskState | None:
+        """After an unclear answer: the task under our external id, or None when there is none.
+
+        Raises _Unclear on a gateway that cannot be asked: such a create is never sent again.
+        """
+        if not (self.spec.external_ids and isinstance(self.provider, Lookup) and self.request.external_task_id):
+            raise _Unclear(detail)
+        failures = 0
+        while True:
+            try:
+                return await self.lookup()
+            except (GatewayUnreachable, ServerError, RateLimited) as exc:
+                # The create may have landed: keep asking rather than guess, until the deadline.
+                failures += 1
+                if self.elapsed() > self.ctx.timing.deadline_s:
+                    raise _Unclear(detail) from exc
+                await self.pause(self.next_delay(0, failures))
+
+    async def create(self) -> AsyncIterator[Progress | TaskState]:
+        """Send the create until it is accepted or definitely refused; the last item is the TaskState."""
+        capacity = self.ctx.timing.capacity
+        waits = connects = resends = 0
+        while True:
+            if self.sent_at is None:
+                self.sent_at = time.time()
+                self.record(sent_at=self.sent_at)
+            try:
+                yield await self.provider.create(self.request)
+                return
+            except (CapacityError, RateLimited) as exc:
+                # A refusal: nothing was created, so sending it again later is safe.
+                waits += 1
+                if waits >= capacity.attempts:
+                    raise
+                wait = capacity.delay(waits, exc.retry_after)
+                self.record(status=Status.WAITING)
+                yield Progress(Status.WAITING, "", self.elapsed(), None, 0,
+                               note=f"{exc.message}; sending it again in {wait:.0f} s")
+                await self.pause(wait)
+            except (GatewayUnreachable, ServerError) as exc:
+                if isinstance(exc, GatewayUnreachable) and not exc.sent:
+                    connects += 1
+                    if connects >= CONNECT_ATTEMPTS:
+                        raise
+                    yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0,
+                                   note="could not connect (nothing was sent); trying again")
+                    await self.pause(self.next_delay(0, connects))
+                    continue
+                # The gateway's own words, without its advice: after an unclear create nobody should "try again".
+                detail = exc.message if isinstance(exc, GatewayError) else str(exc).split(": ", 1)[-1]
+                found = await self.resolve(detail)
+                if found is not None:
+                    yield found
+                    return
+                resends += 1
+                if resends > RESENDS:
+                    raise
+                yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0,
+                               note="the create got no clear answer and no task exists under its id; sending it again")
+            except RequestRejected as exc:
+                if "already exist" not in exc.message.lower() or not self.request.external_task_id:
+                    raise
+                if resends == 0:
+                    # Sent once only, so the id was used before this job: never adopt someone else's task.
+                    raise self.id_in_use() from None
+                found = await self.lookup()
+                if found is None:
+                    raise
+                yield found
+                return
+
+    async def publish(self) -> str | None:
+        """Put the media where a URL-only gateway can fetch them; returns the folder to withdraw later."""
+        host = self.ctx.media_host
+        if not (self.spec.public_media and host is not None):
+            return None
+        folder = secrets.token_urlsafe(18)
+        self.record(media_token=folder)
+        try:
+            image_url = await host.publish(folder, self.request.image)
+            audio_url = await host.publish(folder, self.request.audio) if self.request.audio else None
+        except Exception as exc:  # noqa: BLE001 - a disk, network or Hub failure; nothing was sent yet
+            await self.ctx.withdraw(folder)
+            raise ConfigError(f"The media could not be published for {self.label} ({type(exc).__name__}); "
+                              "nothing was sent. Check AVATAR_PUBLIC_URL or AVATAR_HF_DATASET") from None
+        self.request = replace(self.request, image_url=image_url, audio_url=audio_url)
+        return folder
+
+    async def run(self) -> AsyncIterator[Event]:
+        """The whole job: publish media, create, record the task id, follow."""
+        task_id: str | None = None
+        folder: str | None = None
+        try:
+            folder = await self.publish()
+            with self.listening() as self.wake:
+                state: TaskState | None = None
+                async for item in self.create():
+                    if isinstance(item, Progress):
+                        yield item
+                    else:
+                        state = item
+                assert state is not None
+                task_id = state.task_id
+                recorded = self.record(task_id=task_id, status=state.status)
+                yield Submitted(self.row, self.spec.name, task_id, self.request.external_task_id, recorded, state.status)
+                async for event in self.follow(task_id, self.started):
+                    if isinstance(event, (Succeeded, Failed)):
+                        await self.ctx.withdraw(folder)
+                    yield event
+        except _Unclear as unclear:
+            yield self.unresolved(None, Status.UNKNOWN, unclear.detail)
+        except AvatarDemoError as exc:
+            if task_id is not None:
+                raise  # the follow never raises these: a bug must not be reported as a refusal
+            await self.ctx.withdraw(folder)
+            self.record(status=Status.FAILED, message=str(exc))
+            yield Failed(str(exc), None, exc)
+
+
+def begin_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
+              changes: list[str] | None = None, byo_key: bool = False) -> tuple[int, AvatarRequest]:
+    """Check the history takes writes, record the job, and complete its request (external id, callback URL).
+
+    Raises ConfigError (nothing is sent) when the data dir cannot record it.
+    """
+    if provider.spec.external_ids and not request.external_task_id:
+        request = replace(request, external_task_id=new_external_id())
+    ctx.recorder.ready()
+    row = ctx.recorder.begin(provider.spec.name, owner=owner, prompt=request.prompt, mode=request.mode,
+                             external_task_id=request.external_task_id, changes=changes, byo_key=byo_key)
+    callback = ctx.callbacks.url_for(row) if ctx.callbacks is not None and provider.spec.callbacks else None
+    if callback and not request.callback_url:
+        request = replace(request, callback_url=callback)
+    return row, request
+
+
+async def run_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
+                  changes: list[str] | None = None, stop: asyncio.Event | None = None, byo_key: bool = False,
+                  row: int | None = None) -> AsyncIterator[Event]:
+    """Create the task, record it, follow it, download the video; yields events and ends with an Ending.
+
+    Pass *row* and the request begin_job() returned when the job was begun already.
+    """
+    if row is None:
+        try:
+            row, request = begin_job(provider, request, ctx, owner=owner, changes=changes, byo_key=byo_key)
+        except AvatarDemoError as exc:
+            yield Failed(str(exc), None, exc)
+            return
+    async for event in _NewJob(ctx, provider, row, request, stop).run():
+        yield event

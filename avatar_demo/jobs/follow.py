@@ -1,0 +1,208 @@
+"""Follow a task until the gateway ends it, the deadline passes or the user stops; then fetch the video.
+
+Once a task id is known nothing else ends the follow: a failed read is a state ("gateway
+unreachable"), not an ending, and an ending that is not terminal says the task may still finish
+and be billed. It never says "try again".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, nullcontext
+
+from ..callbacks import Wakeup
+from ..download import download_video
+from ..errors import AvatarDemoError, GatewayError, GatewayUnreachable
+from ..providers.base import HasCallbacks, Lookup, Provider, TaskState
+from ..status import Status
+from .context import JobContext
+from .events import Event, Failed, Progress, Succeeded, Unresolved
+
+__all__ = ["Follower", "follow_task"]
+
+
+class Follower:
+    """One task's follow: waiting (cut short by callbacks or a stop), polling, recording, ending."""
+
+    def __init__(self, ctx: JobContext, provider: Provider, row: int, stop: asyncio.Event | None) -> None:
+        self.ctx = ctx
+        self.provider = provider
+        self.spec = provider.spec
+        self.label = provider.spec.label
+        self.row = row
+        self.stop = stop or asyncio.Event()
+        self.wake: Wakeup | None = None
+        self.started = ctx.timing.clock()
+
+    def elapsed(self) -> float:
+        """Seconds since this follow (or job) began."""
+        return self.ctx.timing.clock() - self.started
+
+    def record(self, **fields: object) -> bool:
+        """Write to this task's history row; False when the write is held in memory and the journal."""
+        return self.ctx.recorder.update(self.row, **fields)
+
+    def listening(self) -> AbstractContextManager[Wakeup | None]:
+        """While inside: this task's Wakeup, rung when the gateway calls back (if it can reach us)."""
+        hub = self.ctx.callbacks
+        if hub is None or not hub.base or not isinstance(self.provider, HasCallbacks):
+            return nullcontext()
+        return hub.listen(self.row, self.provider.callback_status)
+
+    async def pause(self, seconds: float) -> None:
+        """Wait *seconds*; a callback for this task or the user's stop cuts it short."""
+        if seconds <= 0 or self.stop.is_set():
+            return
+        waiting = asyncio.ensure_future(self.wake.pause(seconds) if self.wake else self.ctx.timing.sleep(seconds))
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (waiting, stopping):
+                pending.cancel()
+
+    def next_delay(self, age: float, failures: int) -> float:
+        """Seconds until the next poll of a task *age* seconds old after *failures* failed reads in a row."""
+        timing = self.ctx.timing
+        # Once a callback has arrived the gateway can reach us: it brings the result, polls are the backstop.
+        schedule = timing.schedule.relaxed() if self.wake is not None and self.wake.heard else timing.schedule
+        delay = schedule.next_delay(age)
+        if failures:
+            delay = max(delay, min(timing.unreachable_max_s, timing.schedule.floor_s * 2 ** failures))
+        return delay
+
+    async def read(self, task_id: str) -> TaskState:
+        """One poll, within the process-wide bound on reads in flight."""
+        async with self.ctx.reads or nullcontext():
+            return await self.provider.get(task_id)
+
+    def not_answering(self, exc: AvatarDemoError) -> str:
+        """Why a read failed, without the gateway's advice (a task that exists is never "tried again")."""
+        if isinstance(exc, GatewayUnreachable):
+            return f"{self.label} could not be reached"
+        if isinstance(exc, GatewayError):
+            return f"{self.label} answered with an error ({exc.message})"
+        return str(exc)
+
+    async def follow(self, task_id: str, created_at: float, *, once: Unresolved | None = None) -> AsyncIterator[Event]:
+        """Poll until an ending; *created_at* is on the timing clock. Ends with Succeeded, Failed or Unresolved.
+
+        With *once* (a task nobody follows any more), poll a single time: a terminal status is handled
+        as usual, anything else ends at once with *once* and the record left as it was.
+        """
+        timing = self.ctx.timing
+        polls = failures = 0
+        last: Status | None = None
+        while True:
+            age = timing.clock() - created_at
+            if self.stop.is_set():
+                yield self.unresolved(task_id, Status.STOPPED)
+                return
+            if age >= timing.deadline_s and once is None:
+                yield self.unresolved(task_id, Status.OVERDUE)
+                return
+            if once is None:
+                await self.pause(min(self.next_delay(age, failures), timing.deadline_s - age))
+            if self.stop.is_set():
+                continue
+            try:
+                state = await self.read(task_id)
+            except AvatarDemoError as exc:
+                if once is not None:
+                    yield once
+                    return
+                failures += 1
+                note = f"{self.not_answering(exc)}; still following task {task_id}"
+                if last is not Status.UNREACHABLE:
+                    self.record(status=Status.UNREACHABLE, message=note)
+                    last = Status.UNREACHABLE
+                yield Progress(Status.UNREACHABLE, "", self.elapsed(), task_id, polls, note=note)
+                continue
+            failures = 0
+            polls += 1
+            if once is not None and not state.status.terminal:
+                yield once
+                return
+            if state.status is not last:
+                self.record(status=state.status, message=state.message)
+                last = state.status
+            if state.status is Status.FAILED:
+                reason = f"{self.label}: task {task_id} failed: {state.message or 'the gateway gave no reason'}"
+                self.record(status=Status.FAILED, message=reason, units=state.charged)
+                yield Failed(reason, task_id)
+                return
+            yield Progress(state.status, state.raw_status, self.elapsed(), task_id, polls)
+            if state.status is Status.DONE:
+                assert state.video_url is not None  # each parser guarantees it
+                try:
+                    path = await download_video(state.video_url, self.ctx.new_video())
+                except AvatarDemoError as exc:
+                    if once is not None:
+                        yield once
+                        return
+                    failures += 1
+                    yield Progress(Status.UNREACHABLE, state.raw_status, self.elapsed(), task_id, polls,
+                                   note=f"the video is ready but could not be fetched yet ({exc}); trying again")
+                    continue
+                pricing = self.spec.pricing
+                charged = pricing.charged(state.charged) if pricing and state.charged is not None else None
+                self.record(status=Status.DONE, video_path=path.name, duration_s=state.duration_s,
+                            units=state.charged, message=None)
+                yield Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
+                return
+
+    def unresolved(self, task_id: str | None, status: Status, detail: str = "") -> Unresolved:
+        """End without a terminal status, saying plainly that it may still finish (or exist) and be billed."""
+        if status is Status.UNKNOWN:
+            reason = (f"{self.label}: the create got no clear answer ({detail}). It was not sent again, so you are "
+                      f"not charged twice, but it may have been created and may be billed: check your {self.label} "
+                      "dashboard, where it would be listed")
+        else:
+            why = "You stopped following it" if status is Status.STOPPED else "It is still not finished"
+            reason = (f"{why}: task {task_id} on {self.label} may still finish and be billed. It stays in your "
+                      "history, which checks it again when you reopen the page; it is also listed on your "
+                      f"{self.label} dashboard")
+        self.record(status=status, message=reason)
+        return Unresolved(reason, task_id, status)
+
+
+async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
+                      stop: asyncio.Event | None = None) -> AsyncIterator[Event]:
+    """Pick a recorded task up again (after a restart, or when its owner comes back); ends with an Ending.
+
+    A task still followed when the app stopped is followed on, up to its original deadline; one nobody
+    follows any more (overdue, stopped) is checked once, and finished if the gateway says it ended.
+    """
+    record = ctx.recorder.get(row)
+    if record is None:
+        raise KeyError(row)
+    job = Follower(ctx, provider, row, stop)
+    task_id = record.task_id
+    if task_id is None:
+        # The process stopped between create and reply: only an external id can tell whether it landed.
+        if not (record.external_task_id and isinstance(provider, Lookup)):
+            yield job.unresolved(None, Status.UNKNOWN, "the app stopped before the gateway answered")
+            return
+        try:
+            found = await provider.find_external(record.external_task_id)
+        except AvatarDemoError as exc:
+            yield job.unresolved(None, Status.UNKNOWN, f"it could not be looked up: {exc}")
+            return
+        if found is None:
+            reason = "The task was never created (nothing was charged); generate again"
+            job.record(status=Status.FAILED, message=reason)
+            await ctx.withdraw(record.media_token)
+            yield Failed(reason, None)
+            return
+        task_id = found.task_id
+        job.record(task_id=task_id, status=found.status)
+    once = Unresolved(record.message or "", task_id, record.status) if record.status.unresolved else None
+    # Age as the gateway sees it, so the schedule and the deadline carry on where they were.
+    age = max(0.0, time.time() - (record.sent_at or record.created_at))
+    with job.listening() as job.wake:
+        async for event in job.follow(task_id, ctx.timing.clock() - age, once=once):
+            if isinstance(event, (Succeeded, Failed)):
+                await ctx.withdraw(record.media_token)
+            yield event

@@ -1,0 +1,248 @@
+"""The one pre-job flow: a user's inputs become a prepared request (the page, the lab, the MCP tool, the CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import re
+import secrets
+import shutil
+import urllib.parse
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import InputError
+from ..media import PreparedImage, PreparedMedia, prepare_image, prepare_media
+from ..media.audio import MIN_AUDIO_S
+from ..media.ffmpeg import media_duration
+from ..providers.base import AvatarRequest
+from ..providers.spec import Cost, ProviderSpec
+
+__all__ = ["Inputs", "JobInput", "JobPlan", "Lease", "VoiceLimit", "VoiceWindow", "plan_job", "voice_window"]
+
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """What a user asks for, as the page, the API or the CLI received it."""
+
+    image: str | Path | None
+    audio: str | Path | None = None
+    audio_id: str | None = None
+    prompt: str = ""
+    mode: str = "std"
+    start: float = 0.0
+    length: float | None = None
+    watermark: bool | None = None
+    callback_url: str | None = None
+    external_task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VoiceLimit:
+    """The longest voice window a job may use, and why it is shorter than the gateway allows (if it is)."""
+
+    seconds: float
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, spec: ProviderSpec, app_cap: float, allowance: tuple[float, str] | None = None) -> VoiceLimit:
+        """The provider's limit under the app's cap (AVATAR_MAX_AUDIO_S), and under an allowance if one applies."""
+        limit = cls(min(app_cap, spec.max_audio_s))
+        if allowance is not None and allowance[0] < limit.seconds:
+            return cls(allowance[0], allowance[1])
+        return limit
+
+    def clamp(self, length: float | None) -> float:
+        """A requested window length, within [2 s, the limit]; no length means the whole limit."""
+        if length is None or not math.isfinite(float(length)) or float(length) <= 0:
+            return self.seconds
+        return max(MIN_AUDIO_S, min(float(length), self.seconds))
+
+
+@dataclass(frozen=True)
+class VoiceWindow:
+    """The part of a clip a job will use, known before anything is decoded."""
+
+    start: float
+    end: float
+    total: float | None
+    #: Seconds of video it makes (a window under 2 s is padded to 2 s).
+    used: float
+
+    @property
+    def padded(self) -> bool:
+        """Whether the window is shorter than the 2 s minimum."""
+        return self.end - self.start < MIN_AUDIO_S
+
+
+def voice_window(audio: str | Path, start: float | None, length: float | None, limit: VoiceLimit) -> VoiceWindow:
+    """Where [start, start + length) falls in *audio* (its duration read from the header)."""
+    begin = max(0.0, float(start or 0))
+    span = limit.clamp(length)
+    total = media_duration(audio)
+    end = begin + span if total is None else min(total, begin + span)
+    return VoiceWindow(begin, end, total, max(MIN_AUDIO_S, end - begin))
+
+
+def _digest(path: str | Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+@dataclass
+class Lease:
+    """Prepared inputs held by the jobs that still need them; the files go when the last one lets go."""
+
+    key: str
+    folder: Path
+    image: PreparedImage
+    media: PreparedMedia | None
+    holders: int = 1
+    _owner: Inputs | None = field(default=None, repr=False)
+
+    def hold(self) -> Lease:
+        """One more job needs these inputs."""
+        self.holders += 1
+        return self
+
+    def release(self) -> None:
+        """A job no longer needs them (its create was sent, or it ended)."""
+        if self._owner is not None:
+            self._owner.release(self)
+
+
+class Inputs:
+    """Prepares each distinct (photo, clip, window) once while jobs need it, with at most *slots* at a time."""
+
+    def __init__(self, folder: Path, *, slots: int) -> None:
+        self.folder = Path(folder)
+        self._slots = asyncio.Semaphore(slots)
+        self._leases: dict[str, Lease] = {}
+        self._preparing: dict[str, asyncio.Future[Lease]] = {}
+
+    async def prepare(self, image: str | Path, audio: str | Path | None, *, start: float, length: float) -> Lease:
+        """A lease on the prepared photo (and voice window); identical requests share one preparation."""
+        hashes = await asyncio.gather(asyncio.to_thread(_digest, image),
+                                      *([asyncio.to_thread(_digest, audio)] if audio else []))
+        key = "-".join(h[:24] for h in hashes) + (f"-{start:.2f}-{length:.2f}" if audio else "")
+        lease = self._leases.get(key)
+        if lease is not None:
+            return lease.hold()
+        pending = self._preparing.get(key)
+        if pending is not None:
+            return (await asyncio.shield(pending)).hold()
+        future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        self._preparing[key] = future
+        try:
+            folder = self.folder / secrets.token_urlsafe(24)
+            async with self._slots:
+                if audio:
+                    media = await prepare_media(image, audio, folder, start=start, max_seconds=length)
+                    lease = Lease(key, folder, media.image, media, holders=0, _owner=self)
+                else:
+                    prepared = await asyncio.to_thread(prepare_image, image, folder)
+                    lease = Lease(key, folder, prepared, None, holders=0, _owner=self)
+            self._leases[key] = lease
+            future.set_result(lease)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._preparing[key]
+        return lease.hold()
+
+    def release(self, lease: Lease) -> None:
+        """Drop one holder; delete the files when none is left."""
+        lease.holders -= 1
+        if lease.holders <= 0 and self._leases.get(lease.key) is lease:
+            del self._leases[lease.key]
+            shutil.rmtree(lease.folder, ignore_errors=True)
+
+    def busy(self) -> list[Path]:
+        """Folders some job still holds (retention must not touch them)."""
+        return [lease.folder for lease in self._leases.values()]
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """A prepared job: the request to send and what the user should know before it is sent."""
+
+    spec: ProviderSpec
+    request: AvatarRequest
+    changes: list[str]
+    warnings: list[str]
+    seconds: float | None
+    estimate: Cost | None
+    lease: Lease
+
+    def variant(self, prompt: str, mode: str) -> JobPlan:
+        """The same inputs with another prompt and mode (the prompt lab); holds the inputs once more."""
+        request = replace(self.request, prompt=prompt.strip(), mode=mode)  # type: ignore[arg-type]
+        return replace(self, request=request, estimate=self.spec.estimate(mode, self.seconds), lease=self.lease.hold())
+
+
+def _check_url(url: str | None) -> str | None:
+    url = (url or "").strip()
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError("The callback URL must be an http:// or https:// address")
+    return url
+
+
+def _external_id(value: str | None, prefix: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not _EXTERNAL_ID.fullmatch(value):
+        raise InputError("The external task id may use letters, digits and . _ - : (at most 64 characters)")
+    # Namespaced per visitor, so one visitor's id can never name another visitor's task.
+    return f"{prefix}-{value}" if prefix else value
+
+
+async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: VoiceLimit,
+                   external_prefix: str | None = None) -> JobPlan:
+    """Validate, clamp the voice window to *limit*, prepare the media (shared through *inputs*), build the request."""
+    if not job.image:
+        raise InputError("Add a portrait photo first (upload, webcam or paste).")
+    audio_id = (job.audio_id or "").strip() if spec.tts else ""
+    if not job.audio and not audio_id:
+        raise InputError("Add a voice clip (upload or record), or make one with text to speech.")
+    if job.mode not in ("std", "pro"):
+        raise InputError(f"Mode must be 'std' or 'pro', got {job.mode!r}")
+    callback_url = _check_url(job.callback_url)
+    external_id = _external_id(job.external_task_id, external_prefix)
+    start = float(job.start or 0)
+    if not math.isfinite(start) or start < 0:
+        raise InputError("The start offset must be 0 s or more")
+    length = limit.clamp(job.length)
+    lease = await inputs.prepare(job.image, None if audio_id else job.audio, start=start, length=length)
+    try:
+        changes = [f"Photo: {c}" for c in lease.image.changes]
+        seconds: float | None = None
+        if lease.media is not None:
+            audio = lease.media.audio
+            seconds = audio.duration_s
+            changes += [f"Voice: {c}" for c in audio.changes]
+            source = getattr(audio, "source_duration_s", None)
+            if limit.reason and source is not None and source - start > limit.seconds + 0.05:
+                changes.append(f"Voice: at most {limit.seconds:g} s was used because {limit.reason}")
+        request = AvatarRequest(
+            image=lease.image.path, audio=None if audio_id else lease.media.audio.path if lease.media else None,
+            audio_id=audio_id or None, prompt=(job.prompt or "").strip(), mode=job.mode,  # type: ignore[arg-type]
+            audio_duration_s=seconds, watermark=bool(job.watermark) if spec.watermark else None,
+            callback_url=callback_url, external_task_id=external_id,
+        )
+    except BaseException:
+        lease.release()
+        raise
+    return JobPlan(spec, request, changes, list(getattr(lease.image, "warnings", [])), seconds,
+                   spec.estimate(job.mode, seconds), lease)

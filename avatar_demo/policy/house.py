@@ -1,0 +1,139 @@
+"""The house-key policy: in public mode strangers spend the owner's key only within an allowance, checked here.
+
+Every event that can spend money (generate, the prompt lab, text to speech) asks this policy on
+the server before anything is sent; the page only shows what it decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..errors import NotAllowed
+from ..jobs.events import Ending, Failed
+from ..providers.spec import ProviderSpec
+from .ledger import Ledger, Reservation, Usage, utc_day
+from .visitor import Visitor
+
+__all__ = ["HousePolicy", "Permit", "TTS_UNITS"]
+
+#: What one text-to-speech call costs on Kling's price list.
+TTS_UNITS = 0.05
+_WAYS_ON = ("paste your own key under *Your own API key* (used for that request only, never stored), "
+            "or choose the free offline preview")
+
+
+@dataclass(frozen=True)
+class Permit:
+    """What a visitor may do for one request, decided before anything is prepared or sent."""
+
+    #: The visitor's own key, if they brought one (it pays; no allowance is used).
+    user_key: str | None
+    #: The owner's (house) key pays, within the allowance.
+    house: bool
+    #: The allowance's cap on audio seconds per run, and why, when it applies.
+    voice_cap: tuple[float, str] | None = None
+
+
+class HousePolicy:
+    """The allowance rules of public mode; in a plain local run everything is allowed."""
+
+    def __init__(self, settings: Settings, ledger: Ledger) -> None:
+        self.settings = settings
+        self.rules = settings.house
+        self.ledger = ledger
+
+    @property
+    def public(self) -> bool:
+        """Whether strangers can reach the app."""
+        return self.settings.public
+
+    def permit(self, visitor: Visitor, spec: ProviderSpec, *, user_key: str | None, runs: int = 1) -> Permit:
+        """Whether *visitor* may start *runs* jobs on *spec* now; raises NotAllowed saying what to do instead."""
+        if not self.public:
+            return Permit(user_key, house=not user_key)
+        if spec.free or user_key:
+            return Permit(user_key, house=False)
+        self._may_use_house_key(visitor)
+        used = self.ledger.usage(visitor.key, utc_day())
+        self._check_left(used, runs=runs)
+        reason = f"free runs on this app are limited to {self.rules.free_seconds:g} s of voice"
+        return Permit(None, house=True, voice_cap=(self.rules.free_seconds, reason))
+
+    def check_jobs(self, busy: int, runs: int) -> None:
+        """In public mode a visitor runs at most AVATAR_MAX_JOBS_PER_VISITOR jobs at once (*busy* are theirs now)."""
+        if self.public and busy + runs > self.rules.max_jobs:
+            raise NotAllowed(f"You already have {busy} video(s) in progress here; at most {self.rules.max_jobs} run "
+                             "at once per visitor. Wait for one to finish")
+
+    def _may_use_house_key(self, visitor: Visitor) -> None:
+        rules = self.rules
+        if not rules.house_key:
+            raise NotAllowed(f"This app has no free runs: its owner lets visitors use their own keys. To go on, {_WAYS_ON}")
+        if rules.require_login and not visitor.signed_in:
+            raise NotAllowed(f"Sign in with Hugging Face to use the free runs, or {_WAYS_ON}")
+        if rules.allowed_orgs and not set(visitor.orgs) & set(rules.allowed_orgs):
+            raise NotAllowed(f"The free runs are for members of {', '.join(rules.allowed_orgs)}. To go on, {_WAYS_ON}")
+
+    def _check_left(self, used: Usage, *, runs: int = 0, speech: int = 0, units: float = 0.0) -> None:
+        rules = self.rules
+        if runs and used.runs + runs > rules.free_runs:
+            left = max(0, rules.free_runs - used.runs)
+            raise NotAllowed(f"You have {left} of {rules.free_runs} free runs left today (this needs {runs}); they "
+                             f"reset at 00:00 UTC. To go on now, {_WAYS_ON}")
+        if speech and used.speech + speech > self.speech_limit:
+            raise NotAllowed(f"You have used today's {self.speech_limit} free text-to-speech calls; they reset at "
+                             f"00:00 UTC. Paste your own key to go on")
+        if used.all_units + units > rules.daily_units + 1e-9:
+            raise NotAllowed(f"Today's free budget for everyone on this app is used up; it resets at 00:00 UTC. "
+                             f"To go on now, {_WAYS_ON}")
+
+    @property
+    def speech_limit(self) -> int:
+        """Free text-to-speech calls per visitor per day (twice the free runs)."""
+        return 2 * self.rules.free_runs
+
+    def reserve(self, visitor: Visitor, permit: Permit, *, units: list[float], speech: int = 0) -> list[Reservation]:
+        """Take one reservation per job (*units* each) at once, or raise NotAllowed; nothing when the house pays nothing."""
+        if not (self.public and permit.house):
+            return []
+        day = utc_day()
+        runs = 0 if speech else len(units)
+        taken = self.ledger.reserve(visitor.key, day, runs=runs, speech=speech, units=sum(units),
+                                    max_runs=self.rules.free_runs, max_speech=self.speech_limit,
+                                    max_units=self.rules.daily_units)
+        if isinstance(taken, Usage):
+            self._check_left(taken, runs=runs, speech=speech, units=sum(units))
+            raise NotAllowed(f"The free runs are used up for today. To go on, {_WAYS_ON}")
+        if speech:
+            return [taken]
+        # One part per job, so each can be given back on its own if its create is refused.
+        return [Reservation(day, visitor.key, 1, 0, u) for u in units]
+
+    def settle(self, reservation: Reservation | None, ending: Ending) -> None:
+        """A job ended: give its reservation back only if its create was definitely refused (nothing charged)."""
+        if reservation is not None and isinstance(ending, Failed) and ending.task_id is None:
+            self.ledger.release(reservation)
+
+    def refund(self, reservations: list[Reservation]) -> None:
+        """Give reservations back whose jobs were never sent."""
+        for reservation in reservations:
+            self.ledger.release(reservation)
+
+    def allowance_line(self, visitor: Visitor) -> str:
+        """What the page says about the allowance ("2 of 3 free runs left today · resets 00:00 UTC")."""
+        if not self.public:
+            return ""
+        rules = self.rules
+        if not rules.house_key:
+            return "This app runs on visitors' own keys (or the free offline preview)."
+        used = self.ledger.usage(visitor.key, utc_day())
+        left = max(0, rules.free_runs - used.runs)
+        who = f" for **{visitor.label}**" if visitor.signed_in else ""
+        line = (f"**{left} of {rules.free_runs} free runs left today**{who} · up to {rules.free_seconds:g} s of voice "
+                "each · resets 00:00 UTC")
+        if rules.require_login and not visitor.signed_in:
+            line += " · sign in with Hugging Face to use them"
+        if used.all_units >= rules.daily_units:
+            line += " · today's shared budget is used up"
+        return line

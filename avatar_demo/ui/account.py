@@ -1,0 +1,70 @@
+"""Per-browser handlers: the browser id, its history, picking its tasks up again, the allowance, text to speech."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from ..errors import AvatarDemoError, InputError
+from ..providers.base import TtsRequest
+from .context import UIContext, refusal
+from .present import history_html
+
+__all__ = ["AccountHandlers"]
+
+
+class AccountHandlers:
+    """Bound to one page."""
+
+    def __init__(self, ui: UIContext) -> None:
+        self.ui = ui
+
+    def _owner_or_none(self, owner: Any) -> str | None:
+        try:
+            return self.ui.owner(owner)
+        except InputError:
+            return None
+
+    def history(self, owner: Any) -> str:
+        """This browser's history table (nothing for an id this server did not give out)."""
+        browser = self._owner_or_none(owner)
+        return history_html(self.ui.services.history.for_owner(browser) if browser else [])
+
+    def load(self, owner: Any) -> tuple[str, str]:
+        """Give a new browser (or one holding an id this server did not sign) its id, and show its history."""
+        browser = self._owner_or_none(owner) or self.ui.services.keys.new_owner()
+        return browser, self.history(browser)
+
+    def allowance(self, request: gr.Request = None,  # type: ignore[assignment]
+                  profile: gr.OAuthProfile | None = None) -> str:
+        """The allowance line ("2 of 3 free runs left today · resets 00:00 UTC"), in public mode."""
+        return self.ui.services.policy.allowance_line(self.ui.visitor(request, profile))
+
+    async def resume(self, owner: Any) -> AsyncIterator[str]:
+        """Pick this browser's unsettled tasks up again, refreshing the history until they settle."""
+        browser = self._owner_or_none(owner)
+        if browser is None:
+            return
+        followed = self.ui.services.followers.resume_all(browser)
+        while followed and not all(t.ended_at is not None for t in followed):
+            yield self.history(browser)
+            await asyncio.sleep(2.0)
+        yield self.history(browser)
+
+    async def speak(self, text: str, voice_id: str, language: str, speed: float, provider: str, api_key: str,
+                    request: gr.Request = None,  # type: ignore[assignment]
+                    profile: gr.OAuthProfile | None = None) -> tuple[str, str]:
+        """Synthesize speech; the audio id it returns is used instead of a clip. Returns (audio id, note)."""
+        key = (api_key or "").strip() or None
+        try:
+            result = await self.ui.generations.speak(
+                self.ui.visitor(request, profile), provider or self.ui.settings.default_provider,
+                TtsRequest(text=text or "", voice_id=(voice_id or "").strip(), voice_language=language or "en",
+                           voice_speed=float(speed or 1.0)), user_key=key)
+        except AvatarDemoError as exc:
+            raise refusal(exc, key) from None
+        length = f" ({result.duration_s:.1f} s)" if result.duration_s else ""
+        return result.audio_id, f"Speech ready{length}: generation will use audio id `{result.audio_id}` instead of the clip."

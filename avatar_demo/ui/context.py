@@ -1,0 +1,83 @@
+"""What every handler needs: the services, who is asking, their browser id, and readable refusals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from ..errors import AvatarDemoError, ConfigError, GatewayError, InputError, NotAllowed
+from ..generation import Generations
+from ..policy import Visitor, identify
+from ..services import Services
+
+__all__ = ["Outputs", "UIContext", "refusal", "scrub"]
+
+log = logging.getLogger("avatar_demo")
+
+
+def scrub(message: str, key: str | None) -> str:
+    """Belt and braces: no gateway echoes keys, but a message must never carry one to the page."""
+    return message.replace(key, "***") if key and len(key) >= 4 else message
+
+
+def refusal(exc: AvatarDemoError | str, key: str | None = None, *, title: str | None = None) -> gr.Error:
+    """The gr.Error a user sees for one of our errors: one log line, never a traceback, never a key."""
+    if title is None:
+        title = ("Input refused" if isinstance(exc, InputError) else "Not available" if isinstance(exc, NotAllowed)
+                 else "Not configured" if isinstance(exc, ConfigError) else "Gateway refused"
+                 if isinstance(exc, GatewayError) else "Generation failed")
+    message = scrub(str(exc), key)
+    log.info("%s: %s", title, message)
+    # A refusal is not a bug: Gradio would print a traceback for it unless told not to.
+    return gr.Error(message, title=title, print_exception=False)
+
+
+@dataclass
+class UIContext:
+    """One per page: the process's services and the per-request helpers handlers share."""
+
+    services: Services
+    generations: Generations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generations = Generations(self.services)
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        """The app's settings."""
+        return self.services.settings
+
+    def visitor(self, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> Visitor:
+        """Who is asking: their Hugging Face login, else their address as a trusted proxy reports it."""
+        orgs = [o.get("preferred_username") or o.get("name") for o in (profile or {}).get("orgs") or []
+                if isinstance(o, dict)]
+        client = getattr(request, "client", None) if request is not None else None
+        return identify(username=getattr(profile, "username", None) if profile else None, orgs=[o for o in orgs if o],
+                        auth_user=getattr(request, "username", None) if request is not None else None,
+                        headers=dict(request.headers) if request is not None else {},
+                        peer=getattr(client, "host", None), hops=self.settings.house.proxy_hops)
+
+    def owner(self, value: object) -> str | None:
+        """The browser id from the page's BrowserState; a forged or malformed one is refused (InputError)."""
+        return self.services.keys.owner(value)
+
+
+class Outputs:
+    """The values of one event's outputs, always complete: every yield carries a plain value for each.
+
+    Leaving an output out (or gr.skip()) makes Gradio rebuild that component on every yield, and a
+    final partial yield would give API callers an update object instead of a value.
+    """
+
+    def __init__(self, components: Iterable[Any], initial: dict[Any, Any] | None = None) -> None:
+        self.values: dict[Any, Any] = dict.fromkeys(components)
+        self.values.update(initial or {})
+
+    def __call__(self, updates: dict[Any, Any] | None = None) -> dict[Any, Any]:
+        """Set some outputs' values; returns every output's current value."""
+        self.values.update(updates or {})
+        return dict(self.values)

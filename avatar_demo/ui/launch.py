@@ -1,0 +1,85 @@
+"""Launching the app: its arguments, Gradio's launch options, and one clear line when it cannot start."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from ..config import load_settings
+from ..errors import ConfigError
+from ..policy import UploadLimiter
+from .layout import build_demo
+from .mcp import expose_only
+
+__all__ = ["launch", "launch_options", "main"]
+
+CSS = """
+.history table { width: 100%; border-collapse: collapse; }
+.history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
+"""
+
+
+def launch_options(demo: gr.Blocks) -> dict[str, Any]:
+    """Keyword arguments for demo.launch(): styling, limits, the app's own routes and background work."""
+    services = demo.services  # type: ignore[attr-defined]
+    settings = services.settings
+    return {
+        "theme": gr.themes.Soft(),
+        "css": CSS,
+        # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
+        "allowed_paths": [str(services.storage.videos.resolve())],
+        "max_file_size": "50mb",
+        # Run history would keep every input of a public event in the browser, a pasted key included.
+        "run_history": False,
+        # Gradio runs at most max_threads jobs at once across all events; jobs that only wait must not queue.
+        "max_threads": max(64, settings.queue_size),
+        "auth": settings.auth,
+        "share": settings.share,
+        "mcp_server": settings.mcp,
+        "app_kwargs": {
+            "routes": services.routes(),
+            "lifespan": services.lifespan,
+            "middleware": [Middleware(UploadLimiter, mb_per_hour=settings.house.upload_mb_per_hour,
+                                      hops=settings.house.proxy_hops, enabled=settings.public)],
+        },
+    }
+
+
+def launch(demo: gr.Blocks, **overrides: Any) -> None:
+    """Launch *demo* with the app's options (*overrides* win), e.g. prevent_thread_lock and server_port in tests."""
+    settings = demo.services.settings  # type: ignore[attr-defined]
+    if settings.auth and settings.mcp:
+        raise ConfigError("AVATAR_AUTH and AVATAR_MCP cannot be combined: Gradio's MCP endpoint is outside the "
+                          "password, so its tool calls would fail. Turn one of them off")
+    # uvicorn would believe X-Forwarded-For from any local peer (a share tunnel, any process on this host);
+    # the app reads that header itself, counting only the hops of proxies it trusts (AVATAR_PROXY_HOPS).
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "none")
+    blocking = not overrides.pop("prevent_thread_lock", False)
+    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True})
+    expose_only(demo)
+    if blocking:
+        demo.block_thread()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python app.py [--share] [--mcp]`: build and serve the app; a setting that cannot work is one line, exit 2."""
+    parser = argparse.ArgumentParser(prog="python app.py", description="Avatar Demo: the Kling Avatar app")
+    parser.add_argument("--share", action="store_true", help="make a public share link (public mode: house rules apply)")
+    parser.add_argument("--mcp", action="store_true", help="also serve the app as an MCP server (AVATAR_MCP=1)")
+    args = parser.parse_args(argv)
+    # Refusals and follower news are one line each at INFO; tracebacks are left for real bugs.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        demo = build_demo(load_settings(share=args.share or None, mcp=args.mcp or None))
+        launch(demo)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

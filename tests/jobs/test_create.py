@@ -1,0 +1,166 @@
+"""Sending a create without ever paying twice, against the simulator's fault knobs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from avatar_demo import providers
+from avatar_demo.config import load_settings
+from avatar_demo.errors import ConfigError
+from avatar_demo.hosting import LoopbackFileServer
+from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded, Unresolved, run_job
+from avatar_demo.providers import AvatarRequest, ProviderOptions
+from avatar_demo.serving import free_port
+from avatar_demo.simulator import simulated
+from avatar_demo.status import Status
+from tests.helpers import job_context, run_to_end
+from tests.providers.test_gateways import provider_for
+
+pytestmark = pytest.mark.anyio
+WITH_LOOKUP = [s.name for s in simulated() if s.external_ids]
+WITHOUT_LOOKUP = [s.name for s in simulated() if not s.external_ids]
+
+
+@pytest.mark.parametrize("mode", ["gateway_timeout", "drop"])
+@pytest.mark.parametrize("name", WITH_LOOKUP)
+async def test_ambiguous_create_makes_exactly_one_remote_task(gateways, request_, tmp_path: Path, name: str,
+                                                              mode: str) -> None:
+    """The create lands but the reply is a 504 or a cut connection: found by external id, never re-sent."""
+    gateways.state.faults.ambiguous_creates = 1
+    gateways.state.faults.ambiguous_mode = mode
+    before = gateways.state.creates.get(name, 0)
+    events, history = await run_to_end(provider_for(name), request_, data_dir=tmp_path)
+    assert isinstance(events[-1], Succeeded), events[-1]
+    assert gateways.state.creates[name] - before == 1
+    record = history.all()[-1]
+    assert record.external_task_id and record.task_id == events[-1].task_id
+
+
+@pytest.mark.parametrize("name", WITHOUT_LOOKUP)
+async def test_ambiguous_create_without_external_ids_is_never_resent(gateways, request_, tmp_path: Path,
+                                                                     name: str) -> None:
+    """No way to look it up: one create, and the user is told it may exist and be billed, not that it failed."""
+    gateways.state.faults.ambiguous_creates = 1
+    before = gateways.state.creates.get(name, 0)
+    with LoopbackFileServer(tmp_path / "pub") as host:
+        events, history = await run_to_end(provider_for(name), request_, data_dir=tmp_path, media_host=host)
+    last = events[-1]
+    assert isinstance(last, Unresolved) and last.status is Status.UNKNOWN
+    assert "not sent again" in last.reason and "may be billed" in last.reason and "try again" not in last.reason
+    assert gateways.state.creates[name] - before == 1
+    assert history.all()[-1].status is Status.UNKNOWN
+
+
+@pytest.mark.parametrize("name", [s.name for s in simulated()])
+async def test_a_create_that_never_connected_is_definite(request_, tmp_path: Path, name: str) -> None:
+    """Nothing listens at the gateway's address: nothing was sent, so it is a plain failure, never "unknown"."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = load_settings({f"{providers.spec(name).env_prefix}_BASE_URL": dead, "KLING_API_KEY": "k",
+                              "COMETAPI_KEY": "k", "KKIAI_API_KEY": "k", "MODELLIX_API_KEY": "k", "CRUN_API_KEY": "k",
+                              "FAL_KEY": "k"})
+    provider = providers.make_provider(settings.provider(name), ProviderOptions())
+    with LoopbackFileServer(tmp_path / "pub") as host:
+        events, history = await run_to_end(provider, request_, data_dir=tmp_path, media_host=host)
+    last = events[-1]
+    assert isinstance(last, Failed) and last.task_id is None
+    assert "nothing was sent" in last.reason
+    retries = [e for e in events if isinstance(e, Progress) and "nothing was sent" in e.note]
+    assert len(retries) == 2, "tried three times in all: a refused connection is safe to retry"
+    assert history.all()[-1].status is Status.FAILED
+    assert not any((tmp_path / "pub").iterdir()), "media published for it are withdrawn"
+
+
+@pytest.mark.parametrize("name", [s.name for s in simulated()])
+async def test_capacity_refusals_are_waited_out(gateways, request_, tmp_path: Path, name: str) -> None:
+    """Two capacity refusals (Kling 1303, Modellix and crun 429, fal 429), then the create goes through once."""
+    gateways.state.faults.capacity_refusals = 2
+    before = gateways.state.creates.get(name, 0)
+    with LoopbackFileServer(tmp_path / "pub") as host:
+        events, _ = await run_to_end(provider_for(name), request_, data_dir=tmp_path, media_host=host)
+    waits = [e for e in events if isinstance(e, Progress) and e.status is Status.WAITING]
+    assert len(waits) == 2 and "sending it again" in waits[0].note
+    assert isinstance(events[-1], Succeeded), events[-1]
+    assert gateways.state.creates[name] - before == 1
+
+
+async def test_other_refusals_are_final(gateways, request_, tmp_path: Path) -> None:
+    """A 1201 is not retried: one attempt, one clear failure."""
+    events, _ = await run_to_end(provider_for("kling"), AvatarRequest(image=request_.image, audio_id="no-such-id"),
+                                 data_dir=tmp_path)
+    assert isinstance(events[-1], Failed) and "audio_id not found" in events[-1].reason
+
+
+async def test_a_chosen_external_id_in_use_is_refused_never_adopted(gateways, request_, tmp_path: Path) -> None:
+    """Someone else's task under the same external id: the second job is refused and never sees that task."""
+    first, _ = await run_to_end(provider_for("kling"), AvatarRequest(image=request_.image, audio=request_.audio,
+                                                                    external_task_id="my-job-1"), data_dir=tmp_path)
+    assert isinstance(first[-1], Succeeded)
+    second, history = await run_to_end(provider_for("kling"), AvatarRequest(
+        image=request_.image, audio=request_.audio, external_task_id="my-job-1"), data_dir=tmp_path / "other")
+    last = second[-1]
+    assert isinstance(last, Failed) and last.task_id is None and "already used" in last.reason
+    assert not [e for e in second if isinstance(e, Submitted)]
+    assert history.all()[-1].task_id is None
+
+
+async def test_nothing_is_sent_when_the_history_cannot_record_it(gateways, request_, tmp_path: Path) -> None:
+    """Before every create the store must take writes; otherwise the refusal names AVATAR_DATA_DIR."""
+    ctx = job_context(tmp_path)
+    ctx.recorder.history.close()  # any write now fails, as on a full or read-only disk
+    before = gateways.state.creates.get("kling", 0)
+    events = [e async for e in run_job(provider_for("kling"), request_, ctx)]
+    assert isinstance(events[-1], Failed) and "AVATAR_DATA_DIR" in events[-1].reason
+    assert gateways.state.creates.get("kling", 0) == before
+
+
+async def test_a_task_id_the_history_refuses_is_kept_and_recorded_later(gateways, request_, tmp_path: Path) -> None:
+    """The create is accepted, then the write of its id fails: it is held in memory and the journal, then stored."""
+    from avatar_demo.history import History
+
+    class FullAfterCreate(History):
+        """A store that refuses writes once told to, like a disk that just filled up."""
+
+        full = False
+
+        def update(self, row: int, **fields: object) -> None:
+            if self.full:
+                raise sqlite3.OperationalError("database or disk is full")
+            super().update(row, **fields)
+
+    ctx = job_context(tmp_path)
+    store = FullAfterCreate(tmp_path / "full.sqlite3")
+    ctx.recorder.history = store
+
+    class Filling:
+        """The provider wrapper fills the disk right after the gateway accepts the create."""
+
+        def __init__(self, inner):  # type: ignore[no-untyped-def]
+            self.inner, self.spec = inner, inner.spec
+
+        async def create(self, request):  # type: ignore[no-untyped-def]
+            state = await self.inner.create(request)
+            store.full = True
+            return state
+
+        async def get(self, task_id):  # type: ignore[no-untyped-def]
+            return await self.inner.get(task_id)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    events = []
+    async for event in run_job(Filling(provider_for("kling")), request_, ctx):
+        events.append(event)
+        if isinstance(event, Submitted):
+            assert event.recorded is False
+            row = event.row
+            assert ctx.recorder.get(row).task_id == event.task_id
+            assert str(event.task_id) in ctx.recorder.journal.read_text()
+            store.full = False
+    assert isinstance(events[-1], Succeeded)
+    ctx.recorder.flush()
+    record = store.get(row)
+    assert record.task_id == events[-1].task_id and record.status is Status.DONE
