@@ -26,6 +26,11 @@ class PreparedMedia:
         """Every change made, labelled by input."""
         return [f"Photo: {c}" for c in self.image.changes] + [f"Voice: {c}" for c in self.audio.changes]
 
+    @property
+    def warnings(self) -> list[str]:
+        """Doubts worth showing before a paid submit (the inputs are still usable)."""
+        return [f"Photo: {w}" for w in self.image.warnings]
+
 
 async def prepare_media(
     image: str | os.PathLike[str],

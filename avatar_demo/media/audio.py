@@ -1,4 +1,4 @@
-"""Turn any voice clip ffmpeg can decode into a normalized MP3 window the gateways accept."""
+"""Turn any voice clip ffmpeg can decode into a loudness-normalized MP3 window the gateways accept."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pyloudnorm
-from pydub import AudioSegment
-
 from ..errors import InputError
-from .ffmpeg import configure_pydub, probe_duration, run_ffmpeg
+from .ffmpeg import MediaHeader, read_header, run_ffmpeg
+from .loudness import (
+    TARGET_LUFS,
+    TRUE_PEAK_CEILING_DBTP,
+    Leveling,
+    Loudness,
+    choose_leveling,
+    level_filter,
+    measure_filter,
+    measure_pcm,
+    parse_ebur128,
+)
 
 __all__ = [
     "MAX_AUDIO_BYTES",
@@ -26,14 +33,18 @@ __all__ = [
 #: The Kling family's limit is "max 5MB"; read as the smaller decimal megabyte.
 MAX_AUDIO_BYTES = 5_000_000
 MIN_AUDIO_S = 2.0
-#: -16 LUFS integrated is the common loudness for spoken word online (podcast and
-#: streaming speech guidance), loud enough for lip-sync without clipping.
-TARGET_LUFS = -16.0
-PEAK_CEILING_DBFS = -1.0
+MAX_WINDOW_S = 300.0
 #: A clip whose loudest sample stays below this is treated as silence.
 SILENCE_PEAK_DBFS = -50.0
-SAMPLE_RATE = 44100
-_BITRATES_KBPS = (128, 96, 64, 48, 32)
+#: ebur128 measures at 48 kHz; decoding straight to it means nothing is resampled twice.
+SAMPLE_RATE = 48000
+_BYTES_PER_SAMPLE = 4  # float32 mono
+#: LAME's VBR keeps the level exactly (its CBR mode comes out ~0.5 dB quieter, measured) and
+#: spends bits only where the voice needs them.
+_VBR_QUALITY = "2"
+#: When VBR lands over the limit (only possible for long clips), the fallback is a constant rate
+#: that fits by arithmetic.
+_CBR_KBPS = (96, 64, 48, 32)
 
 
 @dataclass(frozen=True)
@@ -46,49 +57,74 @@ class PreparedAudio:
     changes: list[str] = field(default_factory=list)
     source_duration_s: float | None = None
     loudness_lufs: float | None = None
+    source_loudness_lufs: float | None = None
 
 
-def _decode_window(src: Path, start: float, length: float) -> tuple[bytes, float | None]:
-    """Decode [start, start+length) of *src* to mono 16-bit PCM without ffprobe."""
+def _check_window(src: Path, header: MediaHeader, start: float) -> None:
+    """Refuse from the header alone, before any sample is decoded."""
+    if not header.readable:
+        raise InputError(f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode")
+    if header.audio_streams == 0:
+        raise InputError(f"{src.name} has no audio track")
+    if header.duration_s is not None and start > 0 and start >= header.duration_s:
+        raise InputError(f"The start offset {start:.1f} s is past the end of the {header.duration_s:.1f} s clip")
+
+
+def _decode_window(src: Path, start: float, length: float) -> tuple[bytes, Loudness]:
+    """Decode [start, start+length) of *src* to mono float32 PCM and measure it in the same pass."""
+    # -ss before -i seeks in the file instead of decoding everything up to the start.
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
     proc = run_ffmpeg(
         [
-            "-i", str(src),
-            "-ss", f"{start:.3f}", "-t", f"{length:.3f}",
-            "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-            "-f", "s16le", "pipe:1",
+            *seek, "-i", str(src), "-t", f"{length:.3f}",
+            "-map", "0:a:0", "-vn", "-af", f"aformat=channel_layouts=mono,{measure_filter('sample+true')}",
+            "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1",
         ]
     )
-    stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        if "matches no streams" in stderr:
-            raise InputError(f"{src.name} has no audio track")
-        raise InputError(
-            f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode"
+        raise InputError(f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode")
+    return proc.stdout, parse_ebur128(proc.stderr.decode("utf-8", "replace"))
+
+
+def _encode_mp3(pcm: bytes, leveling: Leveling | None, dest: Path) -> int:
+    """Encode *pcm* with the gain and limiter, at the best quality that fits the gateway limit."""
+    seconds = len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE
+    filters = (
+        ["-af", level_filter(leveling.gain_db, limited=leveling.limited, rate=SAMPLE_RATE)] if leveling else []
+    )
+    # 95 % leaves room for frame padding and the Xing header.
+    rates = [kbps for kbps in _CBR_KBPS if kbps * 1000 / 8 * seconds <= MAX_AUDIO_BYTES * 0.95] or [_CBR_KBPS[-1]]
+    for quality in (["-q:a", _VBR_QUALITY], *(["-b:a", f"{kbps}k"] for kbps in rates)):
+        proc = run_ffmpeg(
+            ["-y", "-v", "error", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
+             *filters, "-c:a", "libmp3lame", *quality, "-f", "mp3", str(dest)],
+            input_bytes=pcm,
         )
-    return proc.stdout, probe_duration(stderr)
-
-
-def _loudness(samples: np.ndarray) -> float:
-    meter = pyloudnorm.Meter(SAMPLE_RATE)
-    return float(meter.integrated_loudness(samples))
-
-
-def _encode_mp3(segment: AudioSegment, dest: Path) -> int:
-    """Encode at the highest bitrate that keeps the file under the gateway limit."""
-    configure_pydub()
-    seconds = len(segment) / 1000
-    for kbps in _BITRATES_KBPS:
-        # Leave 5 % for frame padding and the ID3 header.
-        if kbps * 1000 / 8 * seconds > MAX_AUDIO_BYTES * 0.95 and kbps != _BITRATES_KBPS[-1]:
-            continue
-        segment.export(dest, format="mp3", bitrate=f"{kbps}k", tags=None)
+        if proc.returncode != 0:
+            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["ffmpeg failed"]
+            raise InputError(f"The voice clip could not be encoded: {lines[-1][:200]}")
         size = dest.stat().st_size
         if size <= MAX_AUDIO_BYTES:
             return size
     raise InputError(
-        f"The voice clip is too long to fit the gateways' 5 MB limit ({seconds:.1f} s); "
-        "choose a shorter window"
+        f"The voice clip is too long to fit the gateways' 5 MB limit ({seconds:.1f} s); choose a shorter window"
     )
+
+
+def _describe_window(start: float, source_s: float | None, window_s: float, max_seconds: float) -> list[str]:
+    changes = [f"started at {start:.1f} s"] if start > 0 else []
+    if source_s is not None and source_s - start > window_s + 0.05:
+        changes.append(f"trimmed {source_s:.1f} s to {window_s:.1f} s")
+    elif source_s is None and window_s >= max_seconds - 0.01:
+        changes.append(f"trimmed to the first {window_s:.1f} s")
+    return changes
+
+
+def _describe_leveling(before: float, leveling: Leveling) -> list[str]:
+    if not leveling.limited and abs(leveling.gain_db) < 0.5:
+        return []
+    limited = f" (peaks limited to {TRUE_PEAK_CEILING_DBTP:.1f} dBTP)" if leveling.limited else ""
+    return [f"normalized loudness from {before:.1f} to {leveling.result_lufs:.1f} LUFS{limited}"]
 
 
 def prepare_audio(
@@ -101,7 +137,8 @@ def prepare_audio(
 ) -> PreparedAudio:
     """Take the window [start, start+max_seconds) of *src*, pad, normalize and encode it.
 
-    Raises InputError for empty, undecodable or silent input; writes nothing in that case.
+    Raises InputError for empty, undecodable or silent input, or a start past the end; writes
+    nothing in that case.
     """
     src = Path(src)
     if not src.is_file():
@@ -110,47 +147,35 @@ def prepare_audio(
         raise InputError(f"The voice clip {src.name} is empty (0 bytes)")
     if start < 0 or not math.isfinite(start):
         raise InputError(f"The start offset must be 0 s or more, got {start:g} s")
-    if not MIN_AUDIO_S <= max_seconds <= 300:
+    if not MIN_AUDIO_S <= max_seconds <= MAX_WINDOW_S:
         raise InputError(f"The clip length must be between 2 and 300 s, got {max_seconds:g} s")
 
-    pcm, source_s = _decode_window(src, start, max_seconds)
-    samples = np.frombuffer(pcm, dtype="<i2")
-    changes: list[str] = []
-    if samples.size == 0:
-        if source_s and start > 0 and start >= source_s:
-            raise InputError(
-                f"The start offset {start:.1f} s is past the end of the {source_s:.1f} s clip"
-            )
+    header = read_header(src)
+    _check_window(src, header, start)
+    pcm, before = _decode_window(src, start, max_seconds)
+    if not pcm:
+        if start > 0:
+            raise InputError(f"The start offset {start:.1f} s is past the end of the clip")
         raise InputError(f"The voice clip {src.name} contains no audio")
-
-    window_s = samples.size / SAMPLE_RATE
-    if start > 0:
-        changes.append(f"started at {start:.1f} s")
-    if source_s is not None and source_s - start > window_s + 0.05:
-        changes.append(f"trimmed {source_s:.1f} s to {window_s:.1f} s")
-    elif source_s is None and window_s >= max_seconds - 0.01:
-        changes.append(f"trimmed to the first {window_s:.1f} s")
-
-    segment = AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
-    if segment.max_dBFS < SILENCE_PEAK_DBFS:
+    if before.sample_peak_dbfs is None or before.sample_peak_dbfs < SILENCE_PEAK_DBFS:
         where = "The selected part of the voice clip" if start > 0 else "The voice clip"
         raise InputError(f"{where} is silent: record or upload a clip with speech in it")
 
+    window_s = len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE
+    changes = _describe_window(start, header.duration_s, window_s, max_seconds)
     if window_s < MIN_AUDIO_S:
-        segment += AudioSegment.silent(duration=round((MIN_AUDIO_S - window_s) * 1000), frame_rate=SAMPLE_RATE)
+        pcm += bytes(round((MIN_AUDIO_S - window_s) * SAMPLE_RATE) * _BYTES_PER_SAMPLE)
         changes.append(f"padded {window_s:.1f} s to {MIN_AUDIO_S:.1f} s with silence")
+        if before.integrated_lufs is None:
+            # Under 0.4 s there is no whole ebur128 block to measure; padded, there is.
+            before = measure_pcm(pcm, SAMPLE_RATE)
+    if before.integrated_lufs is None:
+        raise InputError("The voice clip is too quiet to measure: record or upload a clip with speech in it")
 
-    floats = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float64) / 32768.0
-    measured = _loudness(floats)
-    loudness = measured
-    if math.isfinite(measured):
-        # Never push peaks past the ceiling: a clipped voice is worse than a quieter one.
-        gain = min(TARGET_LUFS - measured, PEAK_CEILING_DBFS - segment.max_dBFS)
-        if abs(gain) >= 0.5:
-            segment = segment.apply_gain(gain)
-            loudness = measured + gain
-            limited = " (limited by peaks)" if gain < TARGET_LUFS - measured - 0.05 else ""
-            changes.append(f"normalized loudness from {measured:.1f} to {loudness:.1f} LUFS{limited}")
+    leveling = choose_leveling(pcm, SAMPLE_RATE, before)
+    changes += _describe_leveling(before.integrated_lufs, leveling)
+    needs_leveling = leveling.limited or abs(leveling.gain_db) >= 0.5
+    result_lufs = leveling.result_lufs if needs_leveling else before.integrated_lufs
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,15 +184,16 @@ def prepare_audio(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        size = _encode_mp3(segment, tmp)
+        size = _encode_mp3(pcm, leveling if needs_leveling else None, tmp)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
     return PreparedAudio(
         path=dest,
-        duration_s=round(len(segment) / 1000, 3),
+        duration_s=round(len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE, 3),
         bytes=size,
         changes=changes,
-        source_duration_s=source_s,
-        loudness_lufs=round(loudness, 1) if math.isfinite(loudness) else None,
+        source_duration_s=header.duration_s,
+        loudness_lufs=round(result_lufs, 1),
+        source_loudness_lufs=round(before.integrated_lufs, 1),
     )

@@ -1,4 +1,4 @@
-"""Find an ffmpeg binary (the one shipped in the imageio-ffmpeg wheel first, then the system's) and run it."""
+"""Find ffmpeg (the imageio-ffmpeg wheel's binary first, then the system's), run it, and read file headers."""
 
 from __future__ import annotations
 
@@ -7,13 +7,26 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["configure_pydub", "ffmpeg_exe", "media_duration", "probe_duration", "run_ffmpeg"]
+__all__ = [
+    "MediaHeader",
+    "expose_ffmpeg_on_path",
+    "ffmpeg_exe",
+    "media_duration",
+    "probe_duration",
+    "read_header",
+    "run_ffmpeg",
+]
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: (Audio|Video):", re.MULTILINE)
+# Cover art in an MP3 or M4A is listed as a video stream; it is not a video.
+_ATTACHED_PICTURE = re.compile(r"\(attached pic\)")
 
 
 @functools.cache
@@ -45,11 +58,44 @@ def ffmpeg_exe() -> str:
     )
 
 
-def configure_pydub() -> None:
-    # pydub's export shells out to AudioSegment.converter; point it at the same binary.
-    from pydub import AudioSegment
+def expose_ffmpeg_on_path(bin_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Make `ffmpeg` on PATH the binary ffmpeg_exe() uses, for libraries that look it up by name.
 
-    AudioSegment.converter = ffmpeg_exe()
+    Gradio (and the pydub it imports) search PATH for a program called `ffmpeg`; the wheel's binary
+    has a versioned file name, so without this they report ffmpeg missing although it is installed.
+    Call it once at start-up, before importing Gradio. Returns the folder put first on PATH (or
+    the folder that already held the same binary).
+    """
+    exe = Path(ffmpeg_exe()).resolve()
+    found = shutil.which("ffmpeg")
+    if found and Path(found).resolve() == exe:
+        return Path(found).parent
+    folder = Path(bin_dir) if bin_dir is not None else _private_bin_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "ffmpeg"
+    if not (link.exists() and link.resolve() == exe):
+        # Build the link beside its final name and rename it over: two processes starting at once
+        # never see a half-made link.
+        tmp = folder / f".ffmpeg-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(exe)
+        os.replace(tmp, link)
+    os.environ["PATH"] = os.pathsep.join([str(folder), *[p for p in os.environ.get("PATH", "").split(os.pathsep) if p]])
+    return folder
+
+
+def _private_bin_dir() -> Path:
+    # A fixed name in the shared temp folder is reused across runs, but only if this user owns it:
+    # anyone could have created it first and put their own "ffmpeg" in it.
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    folder = Path(tempfile.gettempdir()) / f"avatar-demo-bin-{uid if uid is not None else 'user'}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if uid is None or folder.stat().st_uid == uid:
+            return folder
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="avatar-demo-bin-"))
 
 
 def run_ffmpeg(
@@ -76,7 +122,30 @@ def probe_duration(stderr: str) -> float | None:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
+@dataclass(frozen=True)
+class MediaHeader:
+    """What a file's header says, read without decoding any sample or frame."""
+
+    readable: bool
+    duration_s: float | None
+    audio_streams: int
+    video_streams: int
+
+
+def read_header(path: str | os.PathLike[str]) -> MediaHeader:
+    """Open *path* with ffmpeg and list its streams and duration (fast: nothing is decoded)."""
+    proc = run_ffmpeg(["-i", str(path)], timeout=30)
+    text = proc.stderr.decode("utf-8", "replace")
+    kinds = [m.group(1) for m in _STREAM.finditer(text)]
+    pictures = len(_ATTACHED_PICTURE.findall(text))
+    return MediaHeader(
+        readable="Error opening input" not in text and bool(kinds),
+        duration_s=probe_duration(text),
+        audio_streams=kinds.count("Audio"),
+        video_streams=max(0, kinds.count("Video") - pictures),
+    )
+
+
 def media_duration(path: str | os.PathLike[str]) -> float | None:
     """The duration a file's container states (fast: nothing is decoded)."""
-    proc = run_ffmpeg(["-i", str(path)], timeout=30)
-    return probe_duration(proc.stderr.decode("utf-8", "replace"))
+    return read_header(path).duration_s

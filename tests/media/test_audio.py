@@ -5,20 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-import pyloudnorm
 import pytest
 
 from avatar_demo.errors import InputError
 from avatar_demo.media.audio import MAX_AUDIO_BYTES, TARGET_LUFS, prepare_audio
 from avatar_demo.media.ffmpeg import run_ffmpeg
 from tests.helpers import facts, make_tone
-
-
-def _loudness(path: Path) -> float:
-    pcm = run_ffmpeg(["-i", str(path), "-ac", "1", "-ar", "44100", "-f", "s16le", "pipe:1"]).stdout
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
-    return pyloudnorm.Meter(44100).integrated_loudness(samples)
+from tests.media.measure import loudness
 
 
 @pytest.mark.parametrize("suffix", [".mp3", ".wav", ".m4a", ".aac", ".ogg", ".webm", ".flac", ".mp4"])
@@ -49,19 +42,78 @@ def test_start_offset_and_max_seconds_choose_the_window(tmp_path: Path) -> None:
     assert "started at 10.0 s" in out.changes
 
 
-def test_short_clip_is_padded_to_two_seconds(tmp_path: Path) -> None:
-    """A 1.2 s clip comes out 2.0 s long."""
-    out = prepare_audio(make_tone(tmp_path / "short.wav", 1.2), tmp_path / "out")
+@pytest.mark.parametrize("seconds", [1.2, 0.3])
+def test_short_clip_is_padded_to_two_seconds(tmp_path: Path, seconds: float) -> None:
+    """A 1.2 s clip, or one shorter than a loudness block (0.4 s), comes out 2.0 s long at the target loudness."""
+    out = prepare_audio(make_tone(tmp_path / "short.wav", seconds), tmp_path / "out")
     assert out.duration_s == pytest.approx(2.0, abs=0.01)
     assert facts(out.path).duration_s == pytest.approx(2.0, abs=0.1)
-    assert "padded 1.2 s to 2.0 s with silence" in out.changes
+    assert f"padded {seconds:.1f} s to 2.0 s with silence" in out.changes
+    assert loudness(out.path).integrated_lufs == pytest.approx(TARGET_LUFS, abs=1.0)
 
 
-def test_loudness_is_normalized_to_the_target(tmp_path: Path) -> None:
-    """A quiet clip is brought to -16 LUFS."""
-    out = prepare_audio(make_tone(tmp_path / "quiet.wav", 6.0, volume_db=-30), tmp_path / "out")
-    assert _loudness(out.path) == pytest.approx(TARGET_LUFS, abs=1.0)
-    assert any(c.startswith("normalized loudness from") for c in out.changes)
+def _lavfi(path: Path, graph: str, seconds: float) -> Path:
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", graph, "-t", f"{seconds}", "-c:a", "pcm_s16le", str(path)]
+    proc = run_ffmpeg(args)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return path
+
+
+def _clicky_voice(path: Path) -> Path:
+    """A quiet voice-like tone with a loud 2 ms click every half second (a desk knock, a plosive)."""
+    body = "sine=frequency=220:sample_rate=48000,volume='0.2+0.8*abs(sin(3*PI*t))':eval=frame,volume=-6dB"
+    clicks = "aevalsrc='if(lt(mod(t\\,0.5)\\,0.002)\\,0.95*sin(2*PI*3000*t)\\,0)':s=48000"
+    return _lavfi(path, f"{body}[b];{clicks}[c];[b][c]amix=inputs=2:normalize=0", 20.0)
+
+
+def _dynamic_speech(path: Path) -> Path:
+    """Speech-like bursts of band-limited noise with a high crest factor, at about -20 LUFS."""
+    graph = ("anoisesrc=color=pink:amplitude=0.9:sample_rate=48000:seed=7,bandpass=f=800:width_type=o:w=3,"
+             "volume='pow(abs(sin(2.3*PI*t)*sin(0.7*PI*t)),3)':eval=frame,volume=9dB")
+    return _lavfi(path, graph, 20.0)
+
+
+def _quiet_tone(path: Path) -> Path:
+    return make_tone(path, 6.0, volume_db=-30)
+
+
+def _loud_tone(path: Path) -> Path:
+    return make_tone(path, 6.0, volume_db=12)
+
+
+_FIGURES = re.compile(r"^normalized loudness from (-?[\d.]+) to (-?[\d.]+) LUFS( \(peaks limited to -1\.0 dBTP\))?$")
+
+
+@pytest.mark.parametrize(
+    ("make", "limited"),
+    [(_quiet_tone, False), (_loud_tone, False), (_clicky_voice, True), (_dynamic_speech, True)],
+    ids=["quiet-tone", "loud-tone", "quiet-voice-loud-clicks", "dynamic-speech"],
+)
+def test_loudness_reaches_the_target_under_a_true_peak_ceiling(tmp_path: Path, make, limited: bool) -> None:
+    """-16 LUFS ±1 LU and true peak ≤ -1 dBTP, measured on the MP3 written; the change lists both figures."""
+    src = make(tmp_path / "voice.wav")
+    before = loudness(src)
+    out = prepare_audio(src, tmp_path / "out")
+    after = loudness(out.path)
+    assert after.integrated_lufs == pytest.approx(TARGET_LUFS, abs=1.0)
+    assert after.true_peak_dbtp <= -1.0
+    figures = [m for m in map(_FIGURES.match, out.changes) if m]
+    assert len(figures) == 1, out.changes
+    said_before, said_after = float(figures[0].group(1)), float(figures[0].group(2))
+    assert said_before == pytest.approx(before.integrated_lufs, abs=0.5)
+    assert said_after == pytest.approx(after.integrated_lufs, abs=0.5)
+    assert bool(figures[0].group(3)) == limited
+    assert out.loudness_lufs == pytest.approx(said_after, abs=0.05)
+    assert out.source_loudness_lufs == pytest.approx(said_before, abs=0.05)
+
+
+def test_clip_already_at_the_target_is_left_alone(tmp_path: Path) -> None:
+    """Within half a LU of -16 and under the ceiling: no gain, and no change listed."""
+    src = make_tone(tmp_path / "quiet.wav", 6.0, volume_db=-30)
+    first = prepare_audio(src, tmp_path / "a")
+    again = prepare_audio(first.path, tmp_path / "b")
+    assert not any(c.startswith("normalized loudness") for c in again.changes)
+    assert loudness(again.path).integrated_lufs == pytest.approx(TARGET_LUFS, abs=1.0)
 
 
 def test_sixty_seconds_of_48k_stereo_wav_fits_well_under_5_mb(tmp_path: Path) -> None:

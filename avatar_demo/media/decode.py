@@ -1,0 +1,123 @@
+"""Choose how to decode a photo so that it never costs more than the memory budget, and decode it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import InputError
+from .photo_header import PhotoHeader
+from .pillow_decode import decode_with_pillow
+from .vips_decode import VIPS_FORMATS, decode_with_vips
+
+__all__ = ["DECODE_BUDGET_BYTES", "decode_cost", "decode_photo"]
+
+#: Memory a photo may take while it is decoded. The rest of preparation (a 2048 px canvas, its
+#: JPEG) adds ~30 MB, so every accepted photo stays within ~150 MB of extra peak memory.
+DECODE_BUDGET_BYTES = 115_000_000
+# What Pillow's ImageOps.exif_transpose does, applied to the decoded (already small) picture so
+# the full-size one is never copied.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: Peak bytes per source pixel of decoders that hold the whole picture, measured as peak RSS
+#: on 12-64 megapixel files: libheif+libde265 and libavif+dav1d (~8-9), libnsgif (6.1), libjpeg's
+#: progressive coefficient buffer (4.7), libpng's Adam7 passes (3.5 for 8-bit RGB).
+_HEIF_AVIF = 9.0
+_GIF_OR_ANIMATION = 6.5
+_PROGRESSIVE_JPEG = 5.0
+_INTERLACED_PNG_8BIT = 4.8
+#: Pillow holds most modes at 4 bytes a pixel, and its resize needs a third more on top (5.25
+#: measured for a 38-megapixel BMP).
+_PILLOW_OVERHEAD = 1.35
+_PILLOW_ONE_BYTE = frozenset({"1", "L", "P"})
+_PILLOW_TWO_BYTES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+
+
+def _pillow_pixel_bytes(mode: str) -> int:
+    base = 1 if mode in _PILLOW_ONE_BYTE else 2 if mode in _PILLOW_TWO_BYTES else 4
+    # Palette and 1-bit pictures are expanded to RGBA before they can be resized.
+    return base + (4 if mode in ("1", "P", "PA") else 0)
+
+
+def decode_cost(header: PhotoHeader) -> int:
+    """Estimated peak bytes to decode *header*'s photo; 0 when the decoder streams it."""
+    w, h = header.stored_size
+    fmt = header.format
+    if fmt in VIPS_FORMATS:
+        if fmt == "GIF" or (fmt == "WEBP" and header.animated):
+            per_pixel = _GIF_OR_ANIMATION
+        elif fmt in ("JPEG", "MPO") and header.interlaced:
+            per_pixel = _PROGRESSIVE_JPEG
+        elif fmt == "PNG" and header.interlaced:
+            per_pixel = _INTERLACED_PNG_8BIT * header.bits_per_sample / 8
+        else:
+            return 0
+    elif fmt in ("HEIF", "AVIF"):
+        per_pixel = _HEIF_AVIF
+    else:
+        per_pixel = _pillow_pixel_bytes(header.mode) * _PILLOW_OVERHEAD
+    return int(w * h * per_pixel)
+
+
+def _kind(header: PhotoHeader) -> str:
+    if header.format in ("JPEG", "MPO") and header.interlaced:
+        return "a progressive JPEG"
+    if header.format == "PNG" and header.interlaced:
+        return "an interlaced PNG"
+    if header.animated:
+        return f"an animated {header.format}"
+    return "a HEIC" if header.format == "HEIF" else f"a {header.format}"
+
+
+def decode_photo(src: Path, header: PhotoHeader, size: tuple[int, int], changes: list[str]) -> Image.Image:
+    """*src* upright (EXIF orientation applied) at exactly *size*, 8-bit sRGB "RGB" or "RGBA".
+
+    InputError when the photo's decoder would need more memory than the budget.
+    """
+    cost = decode_cost(header)
+    if cost > DECODE_BUDGET_BYTES:
+        w, h = header.stored_size
+        limit = DECODE_BUDGET_BYTES / (cost / (w * h)) / 1e6
+        raise InputError(
+            f"{header.name} is {_kind(header)} of {w}×{h} ({w * h / 1e6:.1f} megapixels), which has to be decoded "
+            f"whole; above {limit:.0f} megapixels that needs too much memory. Export it smaller, or as an ordinary JPEG"
+        )
+    stored = (size[1], size[0]) if header.size != header.stored_size else size
+    if header.format in VIPS_FORMATS:
+        _describe_vips_colour(header, changes)
+        image = decode_with_vips(src, stored, convert_profile=_needs_profile_conversion(header))
+    else:
+        image = decode_with_pillow(src, header, stored, changes)
+    transpose = _TRANSPOSE.get(header.orientation)
+    return image.transpose(transpose) if transpose is not None else image
+
+
+def _needs_profile_conversion(header: PhotoHeader) -> bool:
+    if not header.icc_profile:
+        return False
+    from PIL import ImageCms
+
+    try:
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(header.icc_profile)))
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False  # libvips would refuse the same broken profile; keep the pixels as they are
+    return "srgb" not in (description or "").lower().replace(" ", "")
+
+
+def _describe_vips_colour(header: PhotoHeader, changes: list[str]) -> None:
+    # libvips converts silently; the person should still hear what happened to their photo.
+    if header.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        changes.append("reduced 16-bit greyscale to 8-bit")
+    if header.mode == "CMYK":
+        changes.append("converted CMYK colours to RGB")
+    elif _needs_profile_conversion(header):
+        changes.append("converted the photo's colour profile to sRGB")

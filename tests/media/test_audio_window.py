@@ -1,0 +1,130 @@
+"""The voice window: checked against the file's header before decoding, reached by seeking, not from zero."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.errors import InputError
+from avatar_demo.media.audio import prepare_audio
+from avatar_demo.media.ffmpeg import ffmpeg_exe, read_header, run_ffmpeg
+
+ROOT = Path(__file__).resolve().parents[2]
+HOUR_S = 3600.0
+#: Only the last ten seconds of the hour-long file make a sound.
+TONE_FROM_S = 3590.0
+
+
+@pytest.fixture(scope="module")
+def hour_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One hour of 8 kbit/s MP3 (3.6 MB, ~2 s to make) that is silent until 3590 s."""
+    path = tmp_path_factory.mktemp("long") / "hour.mp3"
+    tone = f"sine=frequency=440:sample_rate=8000,volume='if(gte(t,{TONE_FROM_S:g}),1,0)':eval=frame"
+    proc = run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", tone, "-t", f"{HOUR_S:g}",
+                       "-c:a", "libmp3lame", "-b:a", "8k", "-ar", "8000", str(path)])
+    assert proc.returncode == 0, proc.stderr.decode()
+    return path
+
+
+def _prepare_logging_ffmpeg(tmp_path: Path, src: Path, start: float, max_seconds: float) -> tuple[str, list[list[str]]]:
+    """Run prepare_audio in a fresh process whose ffmpeg (AVATAR_FFMPEG) logs every command line.
+
+    Returns the outcome (the InputError message, or "ok") and the ffmpeg calls in order.
+    """
+    log = tmp_path / "ffmpeg-calls.jsonl"
+    wrapper = tmp_path / "ffmpeg-logging"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a') as fh:\n"
+        "    fh.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"os.execv({ffmpeg_exe()!r}, [{ffmpeg_exe()!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    code = (
+        "import sys\n"
+        "from avatar_demo.errors import InputError\n"
+        "from avatar_demo.media.audio import prepare_audio\n"
+        "try:\n"
+        f"    prepare_audio({str(src)!r}, {str(tmp_path / 'out')!r}, start={start!r}, max_seconds={max_seconds!r})\n"
+        "    print('ok')\n"
+        "except InputError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "AVATAR_FFMPEG": str(wrapper), "PYTHONPATH": str(ROOT)}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return proc.stdout.strip(), calls
+
+
+def _decodes(call: list[str]) -> bool:
+    """Whether an ffmpeg call writes output (decodes), rather than only opening the file's header."""
+    return any(arg.startswith("pipe:") or arg in ("-f", "-c:a", "-af", "-filter_complex") for arg in call)
+
+
+def test_start_past_the_end_of_an_hour_is_refused_before_decoding(tmp_path: Path, hour_mp3: Path) -> None:
+    """Only the header is read: one ffmpeg call, with no output, and the message names the length."""
+    outcome, calls = _prepare_logging_ffmpeg(tmp_path, hour_mp3, start=HOUR_S + 100, max_seconds=60)
+    assert outcome == "The start offset 3700.0 s is past the end of the 3600.0 s clip"
+    assert len(calls) == 1
+    assert not _decodes(calls[0])
+    assert not (tmp_path / "out").exists()
+
+
+def test_window_near_the_end_is_reached_by_seeking(tmp_path: Path, hour_mp3: Path) -> None:
+    """The decode seeks (-ss before -i) and reads only the window, which holds the tone."""
+    outcome, calls = _prepare_logging_ffmpeg(tmp_path, hour_mp3, start=TONE_FROM_S, max_seconds=10)
+    assert outcome == "ok"
+    decoding = [call for call in calls if _decodes(call)]
+    first = decoding[0]
+    assert "-ss" in first and first.index("-ss") < first.index("-i")
+    assert float(first[first.index("-ss") + 1]) == pytest.approx(TONE_FROM_S)
+    assert float(first[first.index("-t") + 1]) == pytest.approx(10.0)
+    assert str(hour_mp3) in first
+    # Every later call works on the decoded window, never on the hour-long file again.
+    assert all(str(hour_mp3) not in call for call in decoding[1:])
+
+
+def test_window_takes_the_right_part_of_a_long_file(tmp_path: Path, hour_mp3: Path) -> None:
+    """[3590, 3600) holds the tone; [3000, 3060) is silence and refused as such."""
+    out = prepare_audio(hour_mp3, tmp_path / "out", start=TONE_FROM_S, max_seconds=10)
+    assert out.duration_s == pytest.approx(10.0, abs=0.05)
+    assert out.source_duration_s == pytest.approx(HOUR_S, abs=0.5)
+    assert "started at 3590.0 s" in out.changes
+    with pytest.raises(InputError, match="The selected part of the voice clip is silent"):
+        prepare_audio(hour_mp3, tmp_path / "other", start=3000, max_seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [(3.0, "past the end of the 3.0 s clip"), (7.5, "past the end of the 3.0 s clip")],
+)
+def test_start_past_the_end_of_a_short_clip(tmp_path: Path, start: float, message: str) -> None:
+    """The refusal comes from the header for any format that states its duration."""
+    src = tmp_path / "a.wav"
+    run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300", "-t", "3", str(src)])
+    with pytest.raises(InputError, match=message):
+        prepare_audio(src, tmp_path / "out", start=start)
+
+
+def test_header_lists_streams_and_duration_without_decoding(tmp_path: Path) -> None:
+    """An MP3 with cover art is one audio stream (the picture is not a video); a text file is unreadable."""
+    cover = tmp_path / "cover.png"
+    run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "color=s=32x32:d=1", "-frames:v", "1", str(cover)])
+    song = tmp_path / "song.mp3"
+    proc = run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300", "-i", str(cover), "-t", "2.5",
+                       "-map", "0:a", "-map", "1:v", "-c:v", "png", "-disposition:v", "attached_pic", str(song)])
+    assert proc.returncode == 0, proc.stderr.decode()
+    header = read_header(song)
+    assert header.readable and header.audio_streams == 1 and header.video_streams == 0
+    assert header.duration_s == pytest.approx(2.5, abs=0.1)
+    text = tmp_path / "notes.mp3"
+    text.write_text("not audio")
+    assert not read_header(text).readable
