@@ -7,15 +7,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..errors import InputError
+from .isolated import decode_isolated
 from .photo_header import PhotoHeader
 from .pillow_decode import decode_with_pillow
 from .vips_decode import VIPS_FORMATS, decode_with_vips
 
-__all__ = ["DECODE_BUDGET_BYTES", "decode_cost", "decode_photo"]
+__all__ = ["DECODE_BUDGET_BYTES", "decode_cost", "decode_photo", "decode_stored"]
 
-#: Memory a photo may take while it is decoded. The rest of preparation (a 2048 px canvas, its
-#: JPEG) adds ~30 MB, so every accepted photo stays within ~150 MB of extra peak memory.
+#: Memory a photo may take while it is decoded in the app's own process. The rest of preparation
+#: (a 2048 px canvas, its JPEG) adds ~30 MB, so every photo stays within ~150 MB of extra peak
+#: memory; a photo whose decoder needs more is decoded in a child process (isolated.py).
 DECODE_BUDGET_BYTES = 115_000_000
 # What Pillow's ImageOps.exif_transpose does, applied to the decoded (already small) picture so
 # the full-size one is never copied.
@@ -68,35 +69,24 @@ def decode_cost(header: PhotoHeader) -> int:
     return int(w * h * per_pixel)
 
 
-def _kind(header: PhotoHeader) -> str:
-    if header.format in ("JPEG", "MPO") and header.interlaced:
-        return "a progressive JPEG"
-    if header.format == "PNG" and header.interlaced:
-        return "an interlaced PNG"
-    if header.animated:
-        return f"an animated {header.format}"
-    return "a HEIC" if header.format == "HEIF" else f"a {header.format}"
+def decode_stored(src: Path, header: PhotoHeader, stored: tuple[int, int], changes: list[str]) -> Image.Image:
+    """*src* as stored (not rotated) at exactly *stored* size, 8-bit sRGB "RGB" or "RGBA", in this process."""
+    if header.format in VIPS_FORMATS:
+        _describe_vips_colour(header, changes)
+        return decode_with_vips(src, stored, convert_profile=_needs_profile_conversion(header))
+    return decode_with_pillow(src, header, stored, changes)
 
 
 def decode_photo(src: Path, header: PhotoHeader, size: tuple[int, int], changes: list[str]) -> Image.Image:
     """*src* upright (EXIF orientation applied) at exactly *size*, 8-bit sRGB "RGB" or "RGBA".
 
-    InputError when the photo's decoder would need more memory than the budget.
+    A photo whose decoder would need more than the budget is decoded in a child process instead.
     """
-    cost = decode_cost(header)
-    if cost > DECODE_BUDGET_BYTES:
-        w, h = header.stored_size
-        limit = DECODE_BUDGET_BYTES / (cost / (w * h)) / 1e6
-        raise InputError(
-            f"{header.name} is {_kind(header)} of {w}×{h} ({w * h / 1e6:.1f} megapixels), which has to be decoded "
-            f"whole; above {limit:.0f} megapixels that needs too much memory. Export it smaller, or as an ordinary JPEG"
-        )
     stored = (size[1], size[0]) if header.size != header.stored_size else size
-    if header.format in VIPS_FORMATS:
-        _describe_vips_colour(header, changes)
-        image = decode_with_vips(src, stored, convert_profile=_needs_profile_conversion(header))
+    if decode_cost(header) > DECODE_BUDGET_BYTES:
+        image = decode_isolated(src, stored, changes)
     else:
-        image = decode_with_pillow(src, header, stored, changes)
+        image = decode_stored(src, header, stored, changes)
     transpose = _TRANSPOSE.get(header.orientation)
     return image.transpose(transpose) if transpose is not None else image
 
