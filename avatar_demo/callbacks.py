@@ -42,7 +42,7 @@ MIN_GAP_S = 3.0
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _ROW = re.compile(r"[0-9]{1,12}")
 
-Interpret = Callable[[Any], "Status | None"]
+Interpret = Callable[[Any], Status | None]
 
 
 class Wakeup:

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from ..errors import ConfigError
 
 __all__ = [
     "MediaHeader",
-    "expose_ffmpeg_on_path",
     "ffmpeg_exe",
     "media_duration",
     "probe_duration",
@@ -56,46 +54,6 @@ def ffmpeg_exe() -> str:
         "ffmpeg was not found: `pip install imageio-ffmpeg` or install it (apt-get install ffmpeg), "
         "or set AVATAR_FFMPEG to its path"
     )
-
-
-def expose_ffmpeg_on_path(bin_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Make `ffmpeg` on PATH the binary ffmpeg_exe() uses, for libraries that look it up by name.
-
-    Gradio (and the pydub it imports) search PATH for a program called `ffmpeg`; the wheel's binary
-    has a versioned file name, so without this they report ffmpeg missing although it is installed.
-    Call it once at start-up, before importing Gradio. Returns the folder put first on PATH (or
-    the folder that already held the same binary).
-    """
-    exe = Path(ffmpeg_exe()).resolve()
-    found = shutil.which("ffmpeg")
-    if found and Path(found).resolve() == exe:
-        return Path(found).parent
-    folder = Path(bin_dir) if bin_dir is not None else _private_bin_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    link = folder / "ffmpeg"
-    if not (link.exists() and link.resolve() == exe):
-        # Build the link beside its final name and rename it over: two processes starting at once
-        # never see a half-made link.
-        tmp = folder / f".ffmpeg-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(exe)
-        os.replace(tmp, link)
-    os.environ["PATH"] = os.pathsep.join([str(folder), *[p for p in os.environ.get("PATH", "").split(os.pathsep) if p]])
-    return folder
-
-
-def _private_bin_dir() -> Path:
-    # A fixed name in the shared temp folder is reused across runs, but only if this user owns it:
-    # anyone could have created it first and put their own "ffmpeg" in it.
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    folder = Path(tempfile.gettempdir()) / f"avatar-demo-bin-{uid if uid is not None else 'user'}"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if uid is None or folder.stat().st_uid == uid:
-            return folder
-    except OSError:
-        pass
-    return Path(tempfile.mkdtemp(prefix="avatar-demo-bin-"))
 
 
 def run_ffmpeg(

@@ -9,7 +9,6 @@ import pytest
 
 from avatar_demo import providers
 from avatar_demo.config import load_settings
-from avatar_demo.errors import ConfigError
 from avatar_demo.hosting import LoopbackFileServer
 from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded, Unresolved, run_job
 from avatar_demo.providers import AvatarRequest, ProviderOptions

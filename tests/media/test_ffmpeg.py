@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,28 +52,3 @@ def test_importing_the_package_is_cheap(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
     assert proc.stderr == ""
-
-
-def test_expose_ffmpeg_on_path_lets_tools_find_the_wheels_binary(tmp_path: Path) -> None:
-    """After the call, `ffmpeg` on PATH is the wheel's binary, so Gradio and pydub find it by name."""
-    proc = _python(
-        "import json, os, shutil\n"
-        "from avatar_demo.media.ffmpeg import expose_ffmpeg_on_path, ffmpeg_exe\n"
-        "before = shutil.which('ffmpeg')\n"
-        f"folder = expose_ffmpeg_on_path({str(tmp_path / 'shim')!r})\n"
-        "found = shutil.which('ffmpeg')\n"
-        "again = expose_ffmpeg_on_path()\n"
-        "print(json.dumps([before, os.path.realpath(found), os.path.realpath(ffmpeg_exe()), str(folder), str(again),"
-        " os.environ['PATH'].count(str(folder))]))\n",
-        tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    before, found, wheel, folder, again, times_on_path = json.loads(proc.stdout)
-    assert before is None
-    assert found == wheel
-    assert folder == again == str(tmp_path / "shim")
-    assert times_on_path == 1
-    shim = str(tmp_path / "shim" / "ffmpeg")
-    version = subprocess.run([shim, "-version"], capture_output=True, text=True, check=False)
-    assert version.returncode == 0 and version.stdout.startswith("ffmpeg version")
-    assert shutil.which("ffmpeg", path=str(tmp_path / "shim")) is not None

@@ -11,11 +11,14 @@ from avatar_demo.ui import build_demo, launch
 from tests.conftest import KEYS
 
 
-def launched(env: dict[str, str], **settings_overrides):  # type: ignore[no-untyped-def]
-    """Build and launch the app on a free port with *env* as its whole environment; returns the demo."""
+def launched(env: dict[str, str], *, own_url: bool = True, **settings_overrides):  # type: ignore[no-untyped-def]
+    """Build and launch the app on a free port with *env* as its whole environment; returns the demo.
+
+    With *own_url* the app's public address is its loopback URL, so the simulator's callbacks reach it.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    demo = build_demo(load_settings({"AVATAR_PUBLIC_URL": url, **env}, **settings_overrides))
+    demo = build_demo(load_settings({**({"AVATAR_PUBLIC_URL": url} if own_url else {}), **env}, **settings_overrides))
     launch(demo, prevent_thread_lock=True, server_port=port, quiet=True)
     demo.test_url = url  # type: ignore[attr-defined]
     return demo
