@@ -43,6 +43,7 @@ _TOKEN = re.compile(r"[0-9a-f]{32}")
 _ROW = re.compile(r"[0-9]{1,12}")
 
 Interpret = Callable[[Any], Status | None]
+Identify = Callable[[Any], "str | None"]
 
 
 class Wakeup:
@@ -55,13 +56,17 @@ class Wakeup:
         self._last_early = float("-inf")
         #: Callbacks heard so far: one proves the gateway can reach us, so polls may relax.
         self.heard = 0
+        #: Task ids the callbacks named (they arrive at this task's own URL, which only the gateway has).
+        self.named: list[str] = []
 
-    def ring(self, *, poll: bool = True) -> None:
+    def ring(self, *, poll: bool = True, task_id: str | None = None) -> None:
         """Count a callback and, when *poll*, end the current wait. Safe from any thread."""
-        self._loop.call_soon_threadsafe(self._rung, poll)
+        self._loop.call_soon_threadsafe(self._rung, poll, task_id)
 
-    def _rung(self, poll: bool) -> None:
+    def _rung(self, poll: bool, task_id: str | None) -> None:
         self.heard += 1
+        if task_id and task_id not in self.named:
+            self.named.append(task_id)
         if poll:
             self._event.set()
 
@@ -88,7 +93,7 @@ class CallbackHub:
     def __init__(self, public_url: str | None, secret: str) -> None:
         self._key = hashlib.sha256(f"avatar-demo-callbacks:{secret}".encode()).digest()
         self.base = f"{public_url.rstrip('/')}{ROUTE_PREFIX}" if public_url else None
-        self._listeners: dict[int, tuple[Wakeup, Interpret]] = {}
+        self._listeners: dict[int, tuple[Wakeup, Interpret, Identify | None]] = {}
         self._early: OrderedDict[int, tuple[float, Any]] = OrderedDict()
         #: Callbacks with a valid token received so far.
         self.received = 0
@@ -102,13 +107,16 @@ class CallbackHub:
         return f"{self.base}/{row}/{self.token(row)}" if self.base else None
 
     @contextmanager
-    def listen(self, row: int, interpret: Interpret) -> Iterator[Wakeup]:
-        """A Wakeup rung by row *row*'s callbacks for the length of the block; *interpret* reads their bodies."""
+    def listen(self, row: int, interpret: Interpret, identify: Identify | None = None) -> Iterator[Wakeup]:
+        """A Wakeup rung by row *row*'s callbacks for the length of the block.
+
+        *interpret* reads a body's status (does it need a poll now?), *identify* the task id it names.
+        """
         wake = Wakeup()
-        self._listeners[row] = (wake, interpret)
+        self._listeners[row] = (wake, interpret, identify)
         early = self._early.pop(row, None)
         if early is not None and early[0] > time.monotonic() - EARLY_S:
-            wake.ring(poll=_worth_a_poll(interpret, early[1]))
+            wake.ring(poll=_worth_a_poll(interpret, early[1]), task_id=_named(identify, early[1]))
         try:
             yield wake
         finally:
@@ -126,8 +134,8 @@ class CallbackHub:
             while len(self._early) > EARLY_MAX:
                 self._early.popitem(last=False)
             return False
-        wake, interpret = listener
-        wake.ring(poll=_worth_a_poll(interpret, payload))
+        wake, interpret, identify = listener
+        wake.ring(poll=_worth_a_poll(interpret, payload), task_id=_named(identify, payload))
         return True
 
     def route(self) -> Route:
@@ -153,6 +161,13 @@ class CallbackHub:
             return JSONResponse({"ok": True})
 
         return Route(ROUTE_PREFIX + "/{row}/{token}", receive, methods=["POST"])
+
+
+def _named(identify: Identify | None, payload: Any) -> str | None:
+    try:
+        return identify(payload) if identify is not None and payload is not None else None
+    except Exception:  # noqa: BLE001 - a stranger's body must never break the route
+        return None
 
 
 def _worth_a_poll(interpret: Interpret, payload: Any) -> bool:

@@ -19,6 +19,8 @@ class Status(str, enum.Enum):
     """Where a task stands, in the app's own words (the value is what the page and the history show)."""
 
     SUBMITTING = "submitting"
+    #: The create got no clear answer; the gateway's callback will say whether it made the task.
+    CONFIRMING = "awaiting the gateway's word"
     #: The gateway refused the create for capacity; it is sent again after a pause.
     WAITING = "waiting for capacity"
     QUEUED = "queued"
@@ -63,6 +65,7 @@ class Status(str, enum.Enum):
             return _LEGACY.get(value, Status.OVERDUE)
 
 
-_FOLLOWED = frozenset({Status.SUBMITTING, Status.WAITING, Status.QUEUED, Status.RUNNING, Status.UNREACHABLE})
+_FOLLOWED = frozenset({Status.SUBMITTING, Status.CONFIRMING, Status.WAITING, Status.QUEUED, Status.RUNNING,
+                       Status.UNREACHABLE})
 #: Words stored by version 0.1 of the history.
 _LEGACY = {"creating": Status.SUBMITTING, "succeeded": Status.DONE, "unknown": Status.UNKNOWN}

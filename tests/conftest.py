@@ -101,3 +101,19 @@ async def prepared(media_dir: Path, tmp_path: Path) -> PreparedMedia:
 def request_(prepared: PreparedMedia) -> AvatarRequest:
     """An avatar request for the prepared portrait and speech."""
     return AvatarRequest(image=prepared.image.path, audio=prepared.audio.path)
+
+
+@pytest.fixture
+def receiver():
+    """A CallbackHub behind a real loopback server, as a gateway would reach the app."""
+    from starlette.applications import Starlette
+
+    from avatar_demo.callbacks import CallbackHub
+    from avatar_demo.serving import ThreadedServer
+
+    app = Starlette()
+    server = ThreadedServer(app, name="callback-receiver")
+    hub = CallbackHub(server.url, secret="test-secret")
+    app.router.routes.append(hub.route())
+    with server:
+        yield hub

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from avatar_demo.callbacks import EARLY_MAX, CallbackHub
 from avatar_demo.jobs import Progress, Succeeded
 from avatar_demo.polling import PollSchedule
-from avatar_demo.serving import ThreadedServer
 from avatar_demo.status import Status
 from tests.helpers import run_to_end
 from tests.providers.test_gateways import provider_for
@@ -25,17 +23,6 @@ def read_status(payload):  # type: ignore[no-untyped-def]
     """A Kling-shaped interpretation, standing in for a provider's own."""
     word = payload.get("task_status") if isinstance(payload, dict) else None
     return {"processing": Status.RUNNING, "succeed": Status.DONE}.get(word)
-
-
-@pytest.fixture
-def receiver():
-    """A CallbackHub behind a real loopback server, as a gateway would reach it."""
-    app = Starlette()
-    server = ThreadedServer(app, name="callback-receiver")
-    hub = CallbackHub(server.url, secret="test-secret")
-    app.router.routes.append(hub.route())
-    with server:
-        yield hub
 
 
 def test_each_task_has_its_own_unguessable_url() -> None:

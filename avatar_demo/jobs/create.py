@@ -70,13 +70,12 @@ class _NewJob(Follower):
         return RequestRejected(self.label, f"external_task_id {self.request.external_task_id} is already used by "
                                            "another task", hint="choose another one, or leave it empty")
 
-    async def resolve(self, detail: str) -> TaskState | None:
-        """After an unclear answer: the task under our external id, or None when there is none.
+    def can_look_up(self) -> bool:
+        """Whether the gateway can be asked for the task under this job's external id."""
+        return bool(self.spec.external_ids and isinstance(self.provider, Lookup) and self.request.external_task_id)
 
-        Raises _Unclear on a gateway that cannot be asked: such a create is never sent again.
-        """
-        if not (self.spec.external_ids and isinstance(self.provider, Lookup) and self.request.external_task_id):
-            raise _Unclear(detail)
+    async def resolve(self, detail: str) -> TaskState | None:
+        """After an unclear answer: the task under our external id, or None when there is none."""
         failures = 0
         while True:
             try:
@@ -120,6 +119,19 @@ class _NewJob(Follower):
                     continue
                 # The gateway's own words, without its advice: after an unclear create nobody should "try again".
                 detail = exc.message if isinstance(exc, GatewayError) else str(exc).split(": ", 1)[-1]
+                if not self.can_look_up():
+                    if self.wake is None:
+                        raise _Unclear(detail)
+                    # Never sent again; the gateway's callback to this task's own URL will say what it made.
+                    self.record(status=Status.CONFIRMING)
+                    yield Progress(Status.CONFIRMING, "", self.elapsed(), None, 0, note=(
+                        f"the create got no clear answer ({detail}); it is not sent again. Waiting for "
+                        f"{self.label} to say whether it made the task"))
+                    heard = await self.hear_task(self.started)
+                    if heard is None:
+                        raise _Unclear(detail)
+                    yield heard
+                    return
                 found = await self.resolve(detail)
                 if found is not None:
                     yield found
@@ -173,7 +185,7 @@ class _NewJob(Follower):
                         state = item
                 assert state is not None
                 task_id = state.task_id
-                recorded = self.record(task_id=task_id, status=state.status)
+                recorded = self.adopt(state)
                 yield Submitted(self.row, self.spec.name, task_id, self.request.external_task_id, recorded, state.status)
                 async for event in self.follow(task_id, self.started):
                     if isinstance(event, (Succeeded, Failed)):

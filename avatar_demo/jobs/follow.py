@@ -44,12 +44,16 @@ class Follower:
         """Write to this task's history row; False when the write is held in memory and the journal."""
         return self.ctx.recorder.update(self.row, **fields)
 
+    def adopt(self, state: TaskState) -> bool:
+        """Record the task this job follows. A terminal status waits for its outcome (see follow())."""
+        return self.record(task_id=state.task_id, **({} if state.status.terminal else {"status": state.status}))
+
     def listening(self) -> AbstractContextManager[Wakeup | None]:
         """While inside: this task's Wakeup, rung when the gateway calls back (if it can reach us)."""
         hub = self.ctx.callbacks
         if hub is None or not hub.base or not isinstance(self.provider, HasCallbacks):
             return nullcontext()
-        return hub.listen(self.row, self.provider.callback_status)
+        return hub.listen(self.row, self.provider.callback_status, self.provider.callback_task_id)
 
     async def pause(self, seconds: float) -> None:
         """Wait *seconds*; a callback for this task or the user's stop cuts it short."""
@@ -125,7 +129,9 @@ class Follower:
             if once is not None and not state.status.terminal:
                 yield once
                 return
-            if state.status is not last:
+            # A terminal status is recorded only with its outcome (the video, the reason): recorded alone, a
+            # restart before the download would find the row final and never fetch the video it paid for.
+            if state.status is not last and not state.status.terminal:
                 self.record(status=state.status, message=state.message)
                 last = state.status
             if state.status is Status.FAILED:
@@ -152,6 +158,29 @@ class Follower:
                             units=state.charged, message=None)
                 yield Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
                 return
+
+    async def hear_task(self, created_at: float) -> TaskState | None:
+        """After an unclear create: wait for the gateway's callback to name the task, then read it from the gateway.
+
+        Only the gateway has this task's callback URL, and the task is confirmed by reading it with our
+        own key. None when nothing can call back here, or the deadline passes without word.
+        """
+        if self.wake is None:
+            return None
+        timing = self.ctx.timing
+        tried: set[str] = set()
+        while timing.clock() - created_at < timing.deadline_s and not self.stop.is_set():
+            for task_id in [t for t in self.wake.named if t not in tried]:
+                tried.add(task_id)
+                # Kept at once: the gateway says it once, and a restart must still know which task to follow.
+                self.record(task_id=task_id)
+                try:
+                    return await self.read(task_id)
+                except AvatarDemoError:
+                    tried.discard(task_id)  # read it again after the next pause
+            left = timing.deadline_s - (timing.clock() - created_at)
+            await self.pause(min(timing.unreachable_max_s, max(0.0, left)))
+        return None
 
     def unresolved(self, task_id: str | None, status: Status, detail: str = "") -> Unresolved:
         """End without a terminal status, saying plainly that it may still finish (or exist) and be billed."""
@@ -180,29 +209,34 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
         raise KeyError(row)
     job = Follower(ctx, provider, row, stop)
     task_id = record.task_id
-    if task_id is None:
-        # The process stopped between create and reply: only an external id can tell whether it landed.
-        if not (record.external_task_id and isinstance(provider, Lookup)):
-            yield job.unresolved(None, Status.UNKNOWN, "the app stopped before the gateway answered")
-            return
-        try:
-            found = await provider.find_external(record.external_task_id)
-        except AvatarDemoError as exc:
-            yield job.unresolved(None, Status.UNKNOWN, f"it could not be looked up: {exc}")
-            return
-        if found is None:
-            reason = "The task was never created (nothing was charged); generate again"
-            job.record(status=Status.FAILED, message=reason)
-            await ctx.withdraw(record.media_token)
-            yield Failed(reason, None)
-            return
-        task_id = found.task_id
-        job.record(task_id=task_id, status=found.status)
-    once = Unresolved(record.message or "", task_id, record.status) if record.status.unresolved else None
     # Age as the gateway sees it, so the schedule and the deadline carry on where they were.
-    age = max(0.0, time.time() - (record.sent_at or record.created_at))
+    created = ctx.timing.clock() - max(0.0, time.time() - (record.sent_at or record.created_at))
     with job.listening() as job.wake:
-        async for event in job.follow(task_id, ctx.timing.clock() - age, once=once):
+        if task_id is None:
+            # The app stopped between create and reply: an external id, or the gateway's callback, tells.
+            found: TaskState | None = None
+            if record.external_task_id and isinstance(provider, Lookup):
+                try:
+                    found = await provider.find_external(record.external_task_id)
+                except AvatarDemoError as exc:
+                    yield job.unresolved(None, Status.UNKNOWN, f"it could not be looked up: {exc}")
+                    return
+                if found is None:
+                    reason = "The task was never created (nothing was charged); generate again"
+                    job.record(status=Status.FAILED, message=reason)
+                    await ctx.withdraw(record.media_token)
+                    yield Failed(reason, None)
+                    return
+            elif job.wake is not None:
+                job.record(status=Status.CONFIRMING)
+                found = await job.hear_task(created)
+            if found is None:
+                yield job.unresolved(None, Status.UNKNOWN, "the app stopped before the gateway answered")
+                return
+            task_id = found.task_id
+            job.adopt(found)
+        once = Unresolved(record.message or "", task_id, record.status) if record.status.unresolved else None
+        async for event in job.follow(task_id, created, once=once):
             if isinstance(event, (Succeeded, Failed)):
                 await ctx.withdraw(record.media_token)
             yield event

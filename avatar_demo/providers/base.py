@@ -158,6 +158,10 @@ class HasCallbacks(Protocol):
         """What a callback body says about the task, in our words; None when it says nothing usable."""
         ...
 
+    def callback_task_id(self, payload: Any) -> str | None:
+        """The task a callback body names (it only ever arrives at one task's own URL)."""
+        ...
+
 
 @runtime_checkable
 class Cancellable(Protocol):

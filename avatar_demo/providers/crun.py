@@ -133,6 +133,13 @@ class CrunProvider:
         word = payload.get("status") if isinstance(payload, dict) else None
         return CRUN_STATUS.get(word) if isinstance(word, str) else None
 
+    def callback_task_id(self, payload: Any) -> str | None:
+        """The `task_id` of the TaskInfo data the callback carries."""
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+            payload = payload["data"]
+        found = payload.get("task_id") if isinstance(payload, dict) else None
+        return str(found) if found else None
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self.http.aclose()

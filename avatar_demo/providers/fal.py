@@ -146,6 +146,11 @@ class FalProvider:
         word = payload.get("status") if isinstance(payload, dict) else None
         return {"OK": Status.DONE, "ERROR": Status.FAILED}.get(word) if isinstance(word, str) else None
 
+    def callback_task_id(self, payload: Any) -> str | None:
+        """The webhook's `request_id`."""
+        found = payload.get("request_id") if isinstance(payload, dict) else None
+        return str(found) if found else None
+
     async def cancel(self, task_id: str) -> bool:
         """Ask fal to cancel a queued or running request; False when it had already completed."""
         try:

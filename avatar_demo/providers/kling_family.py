@@ -245,6 +245,11 @@ class KlingFamily:
             word = "succeed"
         return KLING_STATUS.get(word) if isinstance(word, str) else None
 
+    def callback_task_id(self, payload: Any) -> str | None:
+        """The legacy body's `task_id`, or the new design's `id`."""
+        found = payload.get("task_id") or payload.get("id") if isinstance(payload, dict) else None
+        return str(found) if found else None
+
     async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
         """One page of the account's avatar tasks."""
         reply = await self.http.read(self._tasks, params={"pageNum": page, "pageSize": size})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -48,9 +49,17 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
                     setattr(state.faults, key, type(getattr(state.faults, key))(value))
         return JSONResponse(dataclasses.asdict(state.faults))
 
+    async def tasks(request: Request) -> JSONResponse:
+        # What the gateways made and billed, for the fault soak's bookkeeping.
+        now = time.monotonic()
+        return JSONResponse([{"task_id": t.task_id, "gateway": t.gateway, "phase": t.phase(now),
+                              "external_task_id": t.external_task_id, "billed": t.phase(now) == "succeeded"}
+                             for t in list(state.tasks.values())])
+
     mounts = [Mount(f"/{spec.name}", CONTRACTS[spec.contract](state, spec))
               for spec in simulated() if spec.contract]
-    app = Starlette(routes=[Route("/sim/faults", faults, methods=["GET", "POST"]), *mounts])
+    app = Starlette(routes=[Route("/sim/faults", faults, methods=["GET", "POST"]),
+                            Route("/sim/tasks", tasks, methods=["GET"]), *mounts])
     app.state.sim = state
     return app
 

@@ -56,4 +56,6 @@ async def video_response(state: SimulatorState, request: Request) -> Response:
     task = state.tasks.get(request.path_params["task_id"])
     if task is None or task.phase(time.monotonic()) != "succeeded":
         return JSONResponse({"message": "not found"}, status_code=404)
+    if state.take("video_errors"):
+        return JSONResponse({"message": "storage busy"}, status_code=503)
     return FileResponse(await state.video(task), media_type="video/mp4")

@@ -22,6 +22,9 @@ from ..media.ffmpeg import probe_duration, run_ffmpeg
 
 __all__ = ["Faults", "MediaProblem", "SimTask", "SimulatorConfig", "SimulatorState"]
 
+#: Pauses before each delivery attempt of a callback (the first is immediate).
+CALLBACK_RETRIES_S = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
 
 @dataclass
 class Faults:
@@ -41,6 +44,8 @@ class Faults:
     ambiguous_mode: str = "gateway_timeout"
     #: The next N tasks end "failed".
     failing_tasks: int = 0
+    #: The next N downloads of a finished video answer 503.
+    video_errors: int = 0
     seed: int = 7
 
 
@@ -283,22 +288,30 @@ class SimulatorState:
         self._background.add(job)
         job.add_done_callback(self._background.discard)
 
+    @staticmethod
+    async def _deliver(url: str, body: dict) -> None:
+        # Like fal's webhooks, a delivery that fails is tried again with growing pauses.
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
+            for pause in CALLBACK_RETRIES_S:
+                await asyncio.sleep(pause)
+                try:
+                    if (await client.post(url, json=body)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    continue
+
     async def send_callbacks(self, task: SimTask, payload_for) -> None:  # type: ignore[no-untyped-def]
         """POST the gateway's payload to the task's callback URL on every status change."""
         assert task.callback_url
         seen = None
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
-            while True:
-                phase = task.phase(time.monotonic())
-                if phase != seen:
-                    seen = phase
-                    body = payload_for(task)
-                    if body is not None:
-                        self.callbacks_sent.append((task.task_id, body))
-                        try:
-                            await client.post(task.callback_url, json=body)
-                        except httpx.HTTPError:
-                            pass
-                if phase in ("succeeded", "failed"):
-                    return
-                await asyncio.sleep(0.05)
+        while True:
+            phase = task.phase(time.monotonic())
+            if phase != seen:
+                seen = phase
+                body = payload_for(task)
+                if body is not None:
+                    self.callbacks_sent.append((task.task_id, body))
+                    self.spawn(self._deliver(task.callback_url, body))
+            if phase in ("succeeded", "failed"):
+                return
+            await asyncio.sleep(0.05)

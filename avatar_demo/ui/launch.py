@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
+import stamina
 from starlette.middleware import Middleware
 
 from ..config import load_settings
@@ -74,8 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--share", action="store_true", help="make a public share link (public mode: house rules apply)")
     parser.add_argument("--mcp", action="store_true", help="also serve the app as an MCP server (AVATAR_MCP=1)")
     args = parser.parse_args(argv)
-    # Refusals and follower news are one line each at INFO; tracebacks are left for real bugs.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The app's own news (refusals, resumes, retention) is one line each at INFO; libraries speak at WARNING,
+    # and a read retried on the way to "gateway unreachable" is not worth a line each.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("avatar_demo").setLevel(logging.INFO)
+    stamina.instrumentation.set_on_retry_hooks([])
     try:
         demo = build_demo(load_settings(share=args.share or None, mcp=args.mcp or None))
         launch(demo)

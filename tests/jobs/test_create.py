@@ -53,6 +53,22 @@ async def test_ambiguous_create_without_external_ids_is_never_resent(gateways, r
     assert history.all()[-1].status is Status.UNKNOWN
 
 
+@pytest.mark.parametrize("name", [s.name for s in simulated() if not s.external_ids and s.callbacks])
+async def test_an_unclear_create_is_settled_by_the_gateways_callback(gateways, receiver, request_, tmp_path: Path,
+                                                                    name: str) -> None:
+    """Never re-sent: the gateway's callback to this task's own URL names the task, which is read and followed."""
+    gateways.state.faults.ambiguous_creates = 1
+    gateways.state.faults.ambiguous_mode = "drop"
+    before = gateways.state.creates.get(name, 0)
+    with LoopbackFileServer(tmp_path / "pub") as host:
+        events, history = await run_to_end(provider_for(name), request_, data_dir=tmp_path, media_host=host,
+                                           callbacks=receiver)
+    assert any(isinstance(e, Progress) and e.status is Status.CONFIRMING for e in events)
+    assert isinstance(events[-1], Succeeded), events[-1]
+    assert gateways.state.creates[name] - before == 1
+    assert history.all()[-1].task_id == events[-1].task_id
+
+
 @pytest.mark.parametrize("name", [s.name for s in simulated()])
 async def test_a_create_that_never_connected_is_definite(request_, tmp_path: Path, name: str) -> None:
     """Nothing listens at the gateway's address: nothing was sent, so it is a plain failure, never "unknown"."""

@@ -120,3 +120,16 @@ async def test_an_unresolved_task_is_checked_once_and_finished_if_done(gateways,
     await asyncio.sleep(1.5)
     late = [e async for e in follow_task(provider_for("kling"), row, ctx)]
     assert isinstance(late[-1], Succeeded) and ctx.recorder.history.get(row).status is Status.DONE
+
+
+async def test_done_is_recorded_only_with_its_video(gateways, request_, tmp_path: Path) -> None:
+    """While a finished video cannot be fetched yet, the row is not final: a restart would still fetch it."""
+    gateways.state.faults.video_errors = 5  # more than one download's own retries
+    ctx = job_context(tmp_path)
+    statuses_while_fetching = []
+    async for event in run_job(provider_for("kling"), request_, ctx):
+        if isinstance(event, Progress) and "could not be fetched yet" in event.note:
+            statuses_while_fetching.append(ctx.recorder.history.all()[-1].status)
+    assert statuses_while_fetching and Status.DONE not in statuses_while_fetching
+    record = ctx.recorder.history.all()[-1]
+    assert record.status is Status.DONE and record.video_path
