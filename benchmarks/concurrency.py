@@ -6,7 +6,7 @@ processes, as they would in production; N gradio_client users, each with their o
 the app is restarted so its peak RSS (VmHWM) belongs to that N alone. The app's public address is
 its loopback URL, so the simulator's status callbacks reach it (`--no-callbacks` to poll only).
 
-    python benchmarks/concurrency.py [--users 1 10 50] [--job-seconds 5] [--repeat 3] [--no-callbacks]
+    python benchmarks/concurrency.py [--users 1 20 50 100] [--job-seconds 5] [--repeat 3] [--no-callbacks]
 """
 
 from __future__ import annotations
@@ -99,11 +99,11 @@ def run_wave(url: str, media: list[tuple[Path, Path]]) -> tuple[float, list[floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 50, 100])
     parser.add_argument("--job-seconds", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=3, help="waves per N; the median makespan is reported")
     parser.add_argument("--concurrency", type=int, default=None,
-                        help="AVATAR_CONCURRENCY for the app (default: the app's own, 32); users beyond it queue")
+                        help="AVATAR_CONCURRENCY for the app: preparations at once (default: the number of cores)")
     parser.add_argument("--no-callbacks", action="store_true",
                         help="give the app no public address, so results are found by polling alone")
     args = parser.parse_args()

@@ -19,17 +19,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.applications import Starlette  # noqa: E402
 
+from avatar_demo import providers  # noqa: E402
 from avatar_demo.callbacks import CallbackHub  # noqa: E402
 from avatar_demo.config import load_settings  # noqa: E402
-from avatar_demo.history import History  # noqa: E402
-from avatar_demo.jobs import Progress, Submitted, Succeeded, run_job  # noqa: E402
-from avatar_demo.providers import Status  # noqa: E402
+from avatar_demo.jobs import Progress, Submitted, Succeeded, Timing, run_job  # noqa: E402
 from avatar_demo.media import prepare_media  # noqa: E402
 from avatar_demo.polling import PollSchedule  # noqa: E402
-from avatar_demo.providers import AvatarRequest, make_provider  # noqa: E402
+from avatar_demo.providers import AvatarRequest  # noqa: E402
 from avatar_demo.serving import ThreadedServer  # noqa: E402
 from avatar_demo.simulator import SimulatorConfig, SimulatorServer  # noqa: E402
-from tests.helpers import make_image, make_tone  # noqa: E402
+from avatar_demo.status import Status  # noqa: E402
+from tests.helpers import job_context, make_image, make_tone  # noqa: E402
 
 SCALE = 0.1
 JOBS = (10.0, 60.0, 120.0)
@@ -39,15 +39,17 @@ async def one(sim: SimulatorServer, media, seconds: float, work: Path,
               hub: CallbackHub | None) -> tuple[int, float, float, float]:
     sim.state.config.job_seconds = seconds * SCALE
     settings = load_settings({**sim.env(), "KLING_API_KEY": "bench"})
-    provider = make_provider("kling", settings)
+    provider = providers.make_provider(settings.provider("kling"))
     request = AvatarRequest(image=media.image.path, audio=media.audio.path)
-    history = History(work / f"h{seconds}-{hub is not None}.sqlite3")
+    folder = work / f"run-{seconds}-{hub is not None}"
+    (folder / "videos").mkdir(parents=True)
+    ctx = job_context(folder, timing=Timing(schedule=PollSchedule().scaled(SCALE), deadline_s=1200 * SCALE),
+                      callbacks=hub)
     task_id = None
-    async for event in run_job(provider, request, history=history, videos_dir=work / "v",
-                               schedule=PollSchedule().scaled(SCALE), deadline_s=1200 * SCALE, callbacks=hub):
+    async for event in run_job(provider, request, ctx):
         if isinstance(event, Submitted):
             task_id = event.task_id
-        if isinstance(event, Progress) and event.status is Status.SUCCEEDED:
+        if isinstance(event, Progress) and event.status is Status.DONE:
             seen = time.monotonic()
         if isinstance(event, Succeeded):
             downloaded = time.monotonic()
