@@ -83,6 +83,8 @@ class Generations:
         key = (user_key or "").strip() or None
         permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
         self.services.settings.provider(provider).with_user_key(key).require_key()
+        if spec.tts:
+            self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
         with self._preparing_for(visitor, len(variants)):
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=self.limit(spec, permit),
                                   external_prefix=self._prefix(visitor))
@@ -129,7 +131,9 @@ class Generations:
         reservations = self.policy.reserve(visitor, permit, units=[TTS_UNITS], speech=1)
         try:
             assert isinstance(gateway, TextToSpeech)
-            return await gateway.tts(request)
+            result = await gateway.tts(request)
+            self.policy.remember_speech(visitor, permit, result.audio_id)
+            return result
         except GatewayError:
             # The gateway refused it: nothing was made or charged.
             self.policy.refund(reservations)

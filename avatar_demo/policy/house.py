@@ -110,6 +110,17 @@ class HousePolicy:
         # One part per job, so each can be given back on its own if its create is refused.
         return [Reservation(day, visitor.key, 1, 0, u) for u in units]
 
+    def check_audio_id(self, visitor: Visitor, permit: Permit, audio_id: str | None) -> None:
+        """On the house key an audio id must be one this visitor made here (ids would name other people's speech)."""
+        if self.public and permit.house and audio_id and self.ledger.speech_maker(audio_id) != visitor.key:
+            raise NotAllowed("That audio id was not made here by you: make your own speech with text to speech first, "
+                             "or paste your own key to use the ids of your own account")
+
+    def remember_speech(self, visitor: Visitor, permit: Permit, audio_id: str) -> None:
+        """Text to speech on the house key made *audio_id* for *visitor*."""
+        if self.public and permit.house:
+            self.ledger.remember_speech(visitor.key, audio_id)
+
     def settle(self, reservation: Reservation | None, ending: Ending) -> None:
         """A job ended: give its reservation back only if its create was definitely refused (nothing charged)."""
         if reservation is not None and isinstance(ending, Failed) and ending.task_id is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,11 @@ CREATE TABLE IF NOT EXISTS spend (
     speech INTEGER NOT NULL DEFAULT 0,
     units REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (day, visitor)
+);
+CREATE TABLE IF NOT EXISTS speech (
+    audio_id TEXT PRIMARY KEY,
+    visitor TEXT NOT NULL,
+    created_at REAL NOT NULL
 );
 """
 #: The row that sums every visitor's units (the global daily budget).
@@ -94,6 +100,18 @@ class Ledger:
                 self._db.execute("ROLLBACK")
                 raise
         return Reservation(day, visitor, runs, speech, units)
+
+    def remember_speech(self, visitor: str, audio_id: str) -> None:
+        """Note that *visitor* made *audio_id* with the house key."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO speech (audio_id, visitor, created_at) VALUES (?, ?, ?)",
+                             (audio_id, visitor, time.time()))
+
+    def speech_maker(self, audio_id: str) -> str | None:
+        """Who made *audio_id* here, if anyone did."""
+        with self._lock:
+            found = self._db.execute("SELECT visitor FROM speech WHERE audio_id = ?", (audio_id,)).fetchone()
+        return found[0] if found else None
 
     def release(self, reservation: Reservation) -> None:
         """Give a reservation back (its create was definitely refused: nothing was charged)."""

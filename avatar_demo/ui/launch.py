@@ -21,6 +21,9 @@ from .mcp import expose_only
 
 __all__ = ["launch", "launch_options", "main"]
 
+#: The largest upload, and in public mode the largest body of any request to Gradio's API.
+MAX_UPLOAD_MB = 50
+
 CSS = """
 .history table { width: 100%; border-collapse: collapse; }
 .history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
@@ -36,7 +39,7 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
         "css": CSS,
         # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
         "allowed_paths": [str(services.storage.videos.resolve())],
-        "max_file_size": "50mb",
+        "max_file_size": f"{MAX_UPLOAD_MB}mb",
         # Run history would keep every input of a public event in the browser, a pasted key included.
         "run_history": False,
         # Gradio runs at most max_threads jobs at once across all events; jobs that only wait must not queue.
@@ -48,7 +51,8 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
             "routes": services.routes(),
             "lifespan": services.lifespan,
             "middleware": [Middleware(UploadLimiter, mb_per_hour=settings.house.upload_mb_per_hour,
-                                      hops=settings.house.proxy_hops, enabled=settings.public)],
+                                      hops=settings.house.proxy_hops, max_body=MAX_UPLOAD_MB * 1024 * 1024,
+                                      enabled=settings.public)],
         },
     }
 

@@ -105,7 +105,9 @@ def history_html(records: list[Record]) -> str:
         when = dt.datetime.fromtimestamp(record.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         video = (f'<video src="{html.escape(video_url(Path(record.video_path).name))}" controls preload="metadata" '
                  f'width="220"></video>' if record.video_path else "")
-        note = f"<br><small>{html.escape(record.message)}</small>" if record.message and record.status is not Status.DONE else ""
+        # A finished row shows its message only once its video is gone (retention says why).
+        shown = record.message and (record.status is not Status.DONE or not record.video_path)
+        note = f"<br><small>{html.escape(record.message)}</small>" if shown else ""
         rows.append(
             f"<tr><td>{when}</td><td>{html.escape(_label(record.provider))}</td><td>{html.escape(record.mode)}</td>"
             f"<td>{html.escape(record.prompt) or '<i>(no prompt)</i>'}</td>"
