@@ -133,3 +133,36 @@ def test_a_non_image_dropped_on_the_photo_shows_the_apps_message(page, tmp_path:
     text = page.locator("#status").inner_text()
     assert "refused" in text and "notes.png" in text
     assert "upstream Gradio app" not in text and "Error" not in text.split("refused")[0]
+
+
+@pytest.fixture(scope="module")
+def public_app(sim, tmp_path_factory: pytest.TempPathFactory):
+    """The app in public mode with one free run a day on the house key."""
+    from tests.conftest import KEYS
+    from tests.ui.conftest import launched
+
+    demo = launched({**sim.env(), **KEYS, "AVATAR_PUBLIC": "1", "AVATAR_FREE_RUNS": "1",
+                     "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("public-app"))})
+    yield demo
+    demo.close()
+
+
+def test_the_allowance_line_and_the_over_allowance_message(browser, public_app, fresh_sim, tmp_path: Path) -> None:
+    """The page says how many free runs are left; past them, the status area says what to do instead."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(public_app.test_url)
+        page.wait_for_function("() => (document.querySelector('#allowance')?.innerText || '').includes('1 of 1 free runs')")
+        page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "p.jpg", (600, 800))))
+        page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "v.wav", 3.0)))
+        choose_provider(page, "Kling (official)")
+        generate_and_wait(page)
+        page.wait_for_function("() => (document.querySelector('#allowance')?.innerText || '').includes('0 of 1 free runs')")
+        page.get_by_role("button", name="Generate", exact=True).click()
+        page.wait_for_function("() => (document.querySelector('#status')?.innerText || '').includes('free runs left today')")
+        status = page.locator("#status").inner_text()
+        assert "refused" in status and "your own key" in status and "offline preview" in status
+    finally:
+        context.close()

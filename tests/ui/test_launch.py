@@ -1,0 +1,45 @@
+"""Launching: one clear line when the app cannot start; share links and passwords; MCP and a password conflict."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.config import load_settings
+from avatar_demo.errors import ConfigError
+from avatar_demo.ui import build_demo, launch, launch_options
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "proc"])
+def test_an_unusable_data_dir_is_one_line_naming_the_variable(tmp_path: Path, where: str) -> None:
+    """As root, permissions stop nothing: a folder under a regular file, or in /proc, cannot be made at all."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    data = blocker / "data" if where == "under-a-file" else Path("/proc/avatar-demo-data")
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "AVATAR_DATA_DIR": str(data), "GRADIO_ANALYTICS_ENABLED": "False"})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "AVATAR_DATA_DIR" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_a_share_link_is_public_and_can_have_a_password(tmp_path: Path) -> None:
+    settings = load_settings({"AVATAR_DATA_DIR": str(tmp_path), "AVATAR_AUTH": "friends:a-long-password"}, share=True)
+    assert settings.share and settings.public
+    options = launch_options(build_demo(settings))
+    assert options["share"] is True and options["auth"] == ("friends", "a-long-password")
+    assert load_settings({"AVATAR_DATA_DIR": str(tmp_path)}).public is False, "a plain local run is not public"
+
+
+def test_mcp_and_a_password_cannot_be_combined(tmp_path: Path) -> None:
+    """Gradio's MCP endpoint is outside the password, so its calls would fail: refused at launch, in one line."""
+    demo = build_demo(load_settings({"AVATAR_DATA_DIR": str(tmp_path), "AVATAR_AUTH": "u:p", "AVATAR_MCP": "1"}))
+    with pytest.raises(ConfigError, match="AVATAR_AUTH and AVATAR_MCP"):
+        launch(demo, prevent_thread_lock=True)
