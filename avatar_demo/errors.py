@@ -14,9 +14,6 @@
     │   ├── CapacityError      too many tasks in flight; wait, then try again
     │   └── ServerError        the gateway failed (5xx, maintenance)
     ├── GatewayUnreachable     no answer: connection refused, dropped, timed out
-    ├── AmbiguousCreate        a create got no clear answer on a gateway that cannot be asked
-    ├── TaskFailed             the remote job ran and failed
-    ├── PollTimeout            the deadline passed; carries the task id to resume with
     ├── DownloadError          the finished video could not be fetched
     └── DeployError            a Space deploy was refused, by the Hub or before anything was sent
 """
@@ -24,7 +21,6 @@
 from __future__ import annotations
 
 __all__ = [
-    "AmbiguousCreate",
     "AuthError",
     "AvatarDemoError",
     "CapacityError",
@@ -36,12 +32,10 @@ __all__ = [
     "InputError",
     "NotAllowed",
     "NotFound",
-    "PollTimeout",
     "QuotaError",
     "RateLimited",
     "RequestRejected",
     "ServerError",
-    "TaskFailed",
     "UnexpectedReply",
 ]
 
@@ -146,43 +140,6 @@ class GatewayUnreachable(AvatarDemoError):
         self.sent = sent
         what = "could not reach the gateway" if sent else "could not connect to the gateway; nothing was sent"
         super().__init__(f"{provider}: {what} ({detail})")
-
-
-class AmbiguousCreate(AvatarDemoError):
-    """A create may or may not have reached a gateway that has no way to look it up.
-
-    It is never re-sent: a second create could charge the user twice.
-    """
-
-    def __init__(self, provider: str, detail: str) -> None:
-        self.provider = provider
-        super().__init__(
-            f"{provider}: the create request got no clear answer ({detail}). It was not re-sent, so you "
-            f"are not charged twice; check your {provider} dashboard before trying again"
-        )
-
-
-class TaskFailed(AvatarDemoError):
-    """The remote task ran and ended in failure."""
-
-    def __init__(self, provider: str, task_id: str, reason: str) -> None:
-        self.provider = provider
-        self.task_id = task_id
-        self.reason = reason
-        super().__init__(f"{provider}: task {task_id} failed: {reason}")
-
-
-class PollTimeout(AvatarDemoError, TimeoutError):
-    """The overall deadline passed while the task was still running."""
-
-    def __init__(self, provider: str, task_id: str, waited_s: float) -> None:
-        self.provider = provider
-        self.task_id = task_id
-        self.waited_s = waited_s
-        super().__init__(
-            f"{provider}: task {task_id} still not finished after {waited_s:.0f} s; "
-            f"it may still complete: resume it later with task id {task_id}"
-        )
 
 
 class DownloadError(AvatarDemoError):
