@@ -201,5 +201,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, space_volume: Path | 
     values.update({k: v for k, v in overrides.items() if v is not None})
     # A share link reaches strangers like a Space does (Gradio ignores share on a Space).
     values["share"] = bool(values.get("share", _flag(env, "GRADIO_SHARE", False))) and not space_id
-    values["public"] = _flag(env, "AVATAR_PUBLIC", bool(space_id) or bool(values["share"]))
+    if "public" not in overrides:
+        values["public"] = _flag(env, "AVATAR_PUBLIC", bool(space_id) or bool(values["share"]))
     return Settings(**values)  # type: ignore[arg-type]

@@ -36,17 +36,28 @@ async def download_video(
     url: str,
     dest: Path,
     *,
+    local: bool = False,
     max_bytes: int = MAX_VIDEO_BYTES,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Path:
-    """Download *url* (http(s) or file://) to *dest*, checking type and size; returns *dest*."""
+    """Download *url* to *dest*, checking type and size; returns *dest*.
+
+    A file:// URL is taken only when *local* (a render of this process: the offline preview) and checked
+    like a download; from a gateway it is refused, or a reply could name any file on this machine.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
+        if not local:
+            raise DownloadError("The gateway named a file on this machine as its video; it was not taken")
         source = Path(urllib.request.url2pathname(parsed.path))
         if not source.is_file():
             raise DownloadError(f"The rendered video {source.name} is missing")
+        with source.open("rb") as fh:
+            head = fh.read(12)
+        if not _looks_like_mp4(head) or source.stat().st_size > max_bytes:
+            raise DownloadError(f"The rendered file {source.name} is not an MP4 video")
         if source.resolve() != dest.resolve():
             shutil.move(str(source), dest)
         return dest
@@ -84,13 +95,18 @@ async def _fetch(client: httpx.AsyncClient, url: str, tmp: Path, max_bytes: int)
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
         size = 0
+        head = b""
         with tmp.open("wb") as fh:
             async for chunk in response.aiter_bytes():
-                if size == 0 and not kind.startswith("video/") and not _looks_like_mp4(chunk[:12]):
-                    raise DownloadError("The gateway's result is not an MP4 video")
+                if len(head) < 12:
+                    head += chunk[: 12 - len(head)]
+                    if len(head) >= 12 and not kind.startswith("video/") and not _looks_like_mp4(head):
+                        raise DownloadError("The gateway's result is not an MP4 video")
                 size += len(chunk)
                 if size > max_bytes:
                     raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
                 fh.write(chunk)
+        if 0 < len(head) < 12 and not kind.startswith("video/"):
+            raise DownloadError("The gateway's result is not an MP4 video")
     if size == 0:
         raise DownloadError("The gateway's video was empty")

@@ -16,7 +16,7 @@ from . import providers
 from .errors import AvatarDemoError, GatewayError, NotAllowed
 from .jobs import Tracked
 from .jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
-from .policy import Permit, Visitor
+from .policy import Visitor
 from .policy.house import TTS_UNITS
 from .providers.base import TextToSpeech, TtsRequest, TtsResult
 from .services import Services
@@ -59,10 +59,6 @@ class Generations:
             if self._preparing[visitor.key] <= 0:
                 del self._preparing[visitor.key]
 
-    def limit(self, spec: providers.ProviderSpec, permit: Permit) -> VoiceLimit:
-        """The voice window a job may use: the provider's, the app's cap, and the allowance's."""
-        return VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
-
     def _prefix(self, visitor: Visitor) -> str | None:
         # In public mode a chosen external id is namespaced per visitor: no one can name another's task.
         if not self.policy.public:
@@ -86,7 +82,8 @@ class Generations:
         if spec.tts:
             self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
         with self._preparing_for(visitor, len(variants)):
-            base = await plan_job(spec, job, inputs=self.services.inputs, limit=self.limit(spec, permit),
+            limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
+            base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,
                                   external_prefix=self._prefix(visitor))
         try:
             plans = [base.variant(prompt, mode) for prompt, mode in variants]

@@ -92,8 +92,9 @@ class LoopbackFileServer:
         return DirectoryHost(self.directory, lambda folder, name: f"{self.base_url}/{folder}/{urllib.parse.quote(name)}")
 
     def close(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
+        """Stop serving (a server that never started has nothing to shut down)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
 

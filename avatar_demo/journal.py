@@ -62,6 +62,8 @@ class Recorder:
             merged = {**self.pending.pop(row, {}), **fields}
             try:
                 self.history.update(row, **merged)
+                if not self.pending:
+                    self.journal.unlink(missing_ok=True)
                 return True
             except sqlite3.Error as exc:
                 self.pending[row] = merged
@@ -70,9 +72,12 @@ class Recorder:
                 return False
 
     def flush(self) -> bool:
-        """Retry the pending writes; True when none is left."""
+        """Retry the pending writes; True when none is left (the journal is then emptied)."""
         for row in list(self.pending):
             self.update(row)
+        if not self.pending:
+            # Left behind, its lines would be replayed over newer writes at the next start.
+            self.journal.unlink(missing_ok=True)
         return not self.pending
 
     def get(self, row: int) -> Record | None:

@@ -54,4 +54,5 @@ class CapacityPolicy:
         if retry_after is not None:
             return min(self.maximum_s, retry_after)
         base = min(self.maximum_s, self.initial_s * 2 ** (attempt - 1))
-        return base * (1 + random.uniform(-self.jitter, self.jitter))  # noqa: S311 - jitter, not crypto
+        # The cap holds after the jitter too.
+        return min(self.maximum_s, base * (1 + random.uniform(-self.jitter, self.jitter)))  # noqa: S311 - not crypto

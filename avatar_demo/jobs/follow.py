@@ -143,7 +143,7 @@ class Follower:
             if state.status is Status.DONE:
                 assert state.video_url is not None  # each parser guarantees it
                 try:
-                    path = await download_video(state.video_url, self.ctx.new_video())
+                    path = await download_video(state.video_url, self.ctx.new_video(), local=self.spec.in_process)
                 except AvatarDemoError as exc:
                     if once is not None:
                         yield once

@@ -57,8 +57,13 @@ class HousePolicy:
         self._may_use_house_key(visitor)
         used = self.ledger.usage(visitor.key, utc_day())
         self._check_left(used, runs=runs)
-        reason = f"free runs on this app are limited to {self.rules.free_seconds:g} s of voice"
-        return Permit(None, house=True, voice_cap=(self.rules.free_seconds, reason))
+        return Permit(None, house=True, voice_cap=self.voice_cap(spec, user_key=None))
+
+    def voice_cap(self, spec: ProviderSpec, *, user_key: str | None) -> tuple[float, str] | None:
+        """The allowance's cap on seconds of voice, and why: on the house key in public mode only."""
+        if not self.public or spec.free or user_key:
+            return None
+        return self.rules.free_seconds, f"free runs on this app are limited to {self.rules.free_seconds:g} s of voice"
 
     def check_jobs(self, busy: int, runs: int) -> None:
         """In public mode a visitor runs at most AVATAR_MAX_JOBS_PER_VISITOR jobs at once (*busy* are theirs now)."""

@@ -33,6 +33,8 @@ def _normalized(address: str) -> str:
         ip = ipaddress.ip_address(address.strip().strip("[]"))
     except ValueError:
         return address.strip() or "unknown"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)  # ::ffff:1.2.3.4 is the IPv4 client 1.2.3.4
     if ip.version == 6 and not ip.is_loopback:
         # One household or phone gets a whole /64: count the network, not each address in it.
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))

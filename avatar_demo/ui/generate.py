@@ -14,7 +14,6 @@ from ..errors import AvatarDemoError
 from ..jobs import Failed, Progress, Submitted, Succeeded, Unresolved
 from ..jobs.plan import JobInput, VoiceLimit, voice_window
 from ..media import prepare_image
-from ..policy.house import Permit
 from ..providers.base import MAX_PROMPT
 from ..status import Status
 from .context import Outputs, UIContext, refusal, scrub
@@ -41,11 +40,8 @@ class GenerateHandlers:
     def limit(self, provider: str, api_key: str | None) -> VoiceLimit:
         """The voice window the page would allow on *provider*, with or without the visitor's own key."""
         spec = providers.spec(provider or self.ui.settings.default_provider)
-        house = self.ui.services.policy
-        cap = None
-        if house.public and not spec.free and not (api_key or "").strip():
-            cap = (house.rules.free_seconds, f"free runs on this app are limited to {house.rules.free_seconds:g} s")
-        return self.ui.generations.limit(spec, Permit(None, house=cap is not None, voice_cap=cap))
+        cap = self.ui.services.policy.voice_cap(spec, user_key=(api_key or "").strip() or None)
+        return VoiceLimit.of(spec, self.ui.settings.max_audio_s, cap)
 
     def window(self, audio: str | None, start: float | None, length: float | None, provider: str, mode: str,
                api_key: str | None = None) -> str:
