@@ -10,7 +10,6 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from tests.security.conftest import UPLOAD_MB
