@@ -19,7 +19,7 @@ __all__ = ["VIDEO_ROUTE", "file_routes", "video_url"]
 VIDEO_ROUTE = "/avatar-demo/video"
 _FOLDER = re.compile(r"[A-Za-z0-9_-]{24}")
 _MEDIA_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".mp3": "audio/mpeg"}
+_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
 def video_url(name: str) -> str:

@@ -81,7 +81,7 @@ def run_wave(url: str, media: list[tuple[Path, Path]]) -> tuple[float, list[floa
                                 mode="std", provider="kling", api_name="/generate")
         submitted = None
         while not job.done():
-            if submitted is None and any("submitted" in str(o[0]) for o in job.outputs()):
+            if submitted is None and any("Task id" in str(o[0]) for o in job.outputs()):
                 submitted = time.monotonic() - began
             time.sleep(0.05)
         status = job.result()[0]

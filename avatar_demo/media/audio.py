@@ -1,10 +1,11 @@
-"""Turn any voice clip ffmpeg can decode into a loudness-normalized MP3 window the gateways accept."""
+"""Turn any voice clip ffmpeg can decode into a loudness-normalized WAV or MP3 window the gateways accept."""
 
 from __future__ import annotations
 
 import math
 import os
 import tempfile
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ SILENCE_PEAK_DBFS = -50.0
 #: ebur128 measures at 48 kHz; decoding straight to it means nothing is resampled twice.
 SAMPLE_RATE = 48000
 _BYTES_PER_SAMPLE = 4  # float32 mono
+WAV_HEADER_BYTES = 44
 #: LAME's VBR keeps the level exactly (its CBR mode comes out ~0.5 dB quieter, measured) and
 #: spends bits only where the voice needs them.
 _VBR_QUALITY = "2"
@@ -84,6 +86,20 @@ def _decode_window(src: Path, start: float, length: float) -> tuple[bytes, Loudn
     if proc.returncode != 0:
         raise InputError(f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode")
     return proc.stdout, parse_ebur128(proc.stderr.decode("utf-8", "replace"))
+
+
+def _write_wav(pcm: bytes, gain_db: float, dest: Path) -> int:
+    """16-bit WAV with a plain gain, written here: no encoder to start, and the level is exact."""
+    import numpy as np  # here, not at import: the CLI's refusals stay fast
+
+    samples = np.frombuffer(pcm, dtype="<f4") * (10 ** (gain_db / 20))
+    pcm16 = np.clip(np.rint(samples * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(dest), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm16.tobytes())
+    return dest.stat().st_size
 
 
 def _encode_mp3(pcm: bytes, leveling: Leveling | None, dest: Path) -> int:
@@ -133,9 +149,9 @@ def prepare_audio(
     *,
     start: float = 0.0,
     max_seconds: float = 60.0,
-    name: str = "voice.mp3",
+    name: str = "voice",
 ) -> PreparedAudio:
-    """Take the window [start, start+max_seconds) of *src*, pad, normalize and encode it.
+    """Take the window [start, start+max_seconds) of *src*, pad, normalize and encode it (WAV or MP3: see below).
 
     Raises InputError for empty, undecodable or silent input, or a start past the end; writes
     nothing in that case.
@@ -177,14 +193,22 @@ def prepare_audio(
     needs_leveling = leveling.limited or abs(leveling.gain_db) >= 0.5
     result_lufs = leveling.result_lufs if needs_leveling else before.integrated_lufs
 
+    # A plain gain needs no encoder: the true peak was measured on the source, so the gain alone keeps it under
+    # the ceiling. WAV only while even its base64 text fits 5 MB (~39 s), since the gateways do not say whether
+    # they count the file or the text; a limiter, or a longer clip, is MP3's job.
+    wav_bytes = WAV_HEADER_BYTES + len(pcm) // _BYTES_PER_SAMPLE * 2
+    as_wav = not leveling.limited and math.ceil(wav_bytes / 3) * 4 <= MAX_AUDIO_BYTES
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    dest = out_dir / name
-    fd, tmp_name = tempfile.mkstemp(prefix=".voice-", suffix=".mp3", dir=out_dir)
+    dest = (out_dir / name).with_suffix(".wav" if as_wav else ".mp3")
+    fd, tmp_name = tempfile.mkstemp(prefix=".voice-", suffix=dest.suffix, dir=out_dir)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        size = _encode_mp3(pcm, leveling if needs_leveling else None, tmp)
+        if as_wav:
+            size = _write_wav(pcm, leveling.gain_db if needs_leveling else 0.0, tmp)
+        else:
+            size = _encode_mp3(pcm, leveling if needs_leveling else None, tmp)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,26 @@ class MediaHeader:
     video_streams: int
 
 
+def _wav_header(path: str | os.PathLike[str]) -> MediaHeader | None:
+    """A PCM WAV's header read directly (what browsers' microphone recordings are); None for anything else."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(12)[8:12] != b"WAVE":
+                return None
+        with wave.open(str(path), "rb") as wav:
+            frames, rate = wav.getnframes(), wav.getframerate()
+    except (OSError, EOFError, wave.Error):
+        return None  # float or compressed WAV, or damaged: ffmpeg decides
+    if rate <= 0:
+        return None
+    return MediaHeader(readable=True, duration_s=frames / rate, audio_streams=1, video_streams=0)
+
+
 def read_header(path: str | os.PathLike[str]) -> MediaHeader:
-    """Open *path* with ffmpeg and list its streams and duration (fast: nothing is decoded)."""
+    """*path*'s streams and duration, without decoding anything (a PCM WAV's own header, else ffmpeg's reading)."""
+    wav_header = _wav_header(path)
+    if wav_header is not None:
+        return wav_header
     proc = run_ffmpeg(["-i", str(path)], timeout=30)
     text = proc.stderr.decode("utf-8", "replace")
     kinds = [m.group(1) for m in _STREAM.finditer(text)]

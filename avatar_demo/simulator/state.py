@@ -10,6 +10,7 @@ import io
 import itertools
 import random
 import tempfile
+import wave
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ..media.ffmpeg import probe_duration, run_ffmpeg
 
 __all__ = ["Faults", "MediaProblem", "SimTask", "SimulatorConfig", "SimulatorState"]
 
+#: The first part of a task's time it spends queued, then running.
+QUEUED_PART = 0.2
 #: Pauses before each delivery attempt of a callback (the first is immediate).
 CALLBACK_RETRIES_S = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
@@ -83,14 +86,18 @@ class SimTask:
     prompt: str
     external_task_id: str | None = None
     callback_url: str | None = None
-    video: Path | None = None
 
     def phase(self, now: float) -> str:
         """'queued', 'running', 'succeeded' or 'failed' at time *now*."""
         age = now - self.created
         if age >= self.duration_s:
             return "failed" if self.will_fail else "succeeded"
-        return "queued" if age < self.duration_s * 0.2 else "running"
+        return "queued" if age < self.duration_s * QUEUED_PART else "running"
+
+    def next_change(self) -> float:
+        """When (monotonic) the phase changes next."""
+        queued_until = self.created + self.duration_s * QUEUED_PART
+        return queued_until if time.monotonic() < queued_until else self.created + self.duration_s
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -120,11 +127,12 @@ class SimulatorState:
         self._random = random.Random(self.faults.seed)
         self._poll_counter = 0
         self._outage_until = 0.0
+        self._client: httpx.AsyncClient | None = None
         self._work = Path(tempfile.mkdtemp(prefix="avatar-sim-"))
         self._background: set[asyncio.Task[None]] = set()
         # Identical inputs are measured and rendered once: concurrency runs reuse one clip.
         self._audio_seconds: dict[str, float] = {}
-        self._renders: dict[tuple[str, float], Path] = {}
+        self._renders: dict[float, Path] = {}
 
     # -- ids, faults -------------------------------------------------------------------------
     def new_id(self, style: str = "numeric") -> str:
@@ -181,8 +189,7 @@ class SimulatorState:
         """The bytes of a URL or raw base64 field, as a gateway would obtain them."""
         if value.startswith(("http://", "https://")):
             try:
-                async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
-                    response = await client.get(value)
+                response = await self.client().get(value)
             except httpx.HTTPError:
                 raise MediaProblem(f"{what} URL could not be fetched") from None
             if response.status_code != 200:
@@ -220,15 +227,19 @@ class SimulatorState:
         return duration
 
     async def _measure_audio(self, data: bytes) -> float:
+        # The container's header is enough to learn the length and the codec, as a gateway's check would.
+        try:
+            with wave.open(io.BytesIO(data), "rb") as wav:
+                return wav.getnframes() / wav.getframerate()
+        except (wave.Error, EOFError, ZeroDivisionError):
+            pass  # not a PCM WAV: ffmpeg reads the header
         path = self._work / f"in-{next(self._ids)}"
         path.write_bytes(data)
-        proc = await asyncio.to_thread(run_ffmpeg, ["-i", str(path), "-f", "null", "-"])
+        proc = await asyncio.to_thread(run_ffmpeg, ["-i", str(path)])
         path.unlink(missing_ok=True)
         text = proc.stderr.decode("utf-8", "replace")
         duration = probe_duration(text)
-        if proc.returncode != 0 or duration is None:
-            raise MediaProblem("sound_file format is not supported (mp3/wav/m4a/aac)")
-        if not any(f"Audio: {codec}" in text for codec in ("mp3", "pcm_", "aac")):
+        if duration is None or not any(f"Audio: {codec}" in text for codec in ("mp3", "pcm_", "aac")):
             raise MediaProblem("sound_file format is not supported (mp3/wav/m4a/aac)")
         return duration
 
@@ -261,26 +272,24 @@ class SimulatorState:
         self.polls[task.task_id] = self.polls.get(task.task_id, 0) + 1
 
     async def video(self, task: SimTask) -> Path:
-        """A real MP4 as long as the task's audio, rendered once on first download."""
-        render_key = (hashlib.sha256(task.audio or b"").hexdigest(), round(task.audio_s, 2))
-        if task.video is None and render_key in self._renders and self._renders[render_key].exists():
-            task.video = self._renders[render_key]
-        if task.video is None or not task.video.exists():
-            out = self._work / f"{task.task_id}.mp4"
-            audio = self._work / f"{task.task_id}.audio"
-            args = ["-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x335577:s=320x320:r=10"]
-            if task.audio:
-                audio.write_bytes(task.audio)
-                args += ["-i", str(audio)]
-            else:
-                args += ["-f", "lavfi", "-i", "sine=frequency=220"]
-            args += ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-t", f"{task.audio_s:.3f}",
-                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)]
-            proc = await asyncio.to_thread(run_ffmpeg, args)
+        """A real MP4 as long as the task's audio: a placeholder picture and tone, rendered once per length.
+
+        What the video shows does not matter to the app; rendering one per task would make the
+        simulator, not the app, the busiest process in a benchmark.
+        """
+        length = round(task.audio_s, 1)
+        rendered = self._renders.get(length)
+        if rendered is None or not rendered.exists():
+            rendered = self._work / f"placeholder-{length:.1f}s.mp4"
+            proc = await asyncio.to_thread(run_ffmpeg, [
+                "-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x335577:s=320x320:r=10",
+                "-f", "lavfi", "-i", "sine=frequency=220", "-map", "0:v", "-map", "1:a", "-c:a", "aac",
+                "-t", f"{task.audio_s:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", str(rendered)])
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
-            task.video = self._renders[render_key] = out
-        return task.video
+            self._renders[length] = rendered
+        return rendered
 
     def spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         """Run a background coroutine (callbacks), keeping a reference until it ends."""
@@ -288,17 +297,22 @@ class SimulatorState:
         self._background.add(job)
         job.add_done_callback(self._background.discard)
 
-    @staticmethod
-    async def _deliver(url: str, body: dict) -> None:
+    def client(self) -> httpx.AsyncClient:
+        """The one client for the simulator's own requests (media fetches, callbacks): building one per request
+        loads the CA bundle each time, which made the simulator the busiest process in a benchmark."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        return self._client
+
+    async def _deliver(self, url: str, body: dict) -> None:
         # Like fal's webhooks, a delivery that fails is tried again with growing pauses.
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
-            for pause in CALLBACK_RETRIES_S:
-                await asyncio.sleep(pause)
-                try:
-                    if (await client.post(url, json=body)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    continue
+        for pause in CALLBACK_RETRIES_S:
+            await asyncio.sleep(pause)
+            try:
+                if (await self.client().post(url, json=body)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                continue
 
     async def send_callbacks(self, task: SimTask, payload_for) -> None:  # type: ignore[no-untyped-def]
         """POST the gateway's payload to the task's callback URL on every status change."""
@@ -314,4 +328,5 @@ class SimulatorState:
                     self.spawn(self._deliver(task.callback_url, body))
             if phase in ("succeeded", "failed"):
                 return
-            await asyncio.sleep(0.05)
+            # Sleep until the next change of status rather than checking all the time.
+            await asyncio.sleep(max(0.005, task.next_change() - time.monotonic()))

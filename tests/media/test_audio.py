@@ -15,12 +15,13 @@ from tests.media.measure import loudness
 
 
 @pytest.mark.parametrize("suffix", [".mp3", ".wav", ".m4a", ".aac", ".ogg", ".webm", ".flac", ".mp4"])
-def test_every_format_becomes_an_mp3_of_the_same_length(tmp_path: Path, suffix: str) -> None:
-    """mp3, wav, m4a, aac, ogg/opus, webm (browser recording), flac and a video's audio track."""
+def test_every_format_becomes_a_wav_of_the_same_length(tmp_path: Path, suffix: str) -> None:
+    """mp3, wav, m4a, aac, ogg/opus, webm (browser recording), flac and a video's audio track: a short clip that
+    needs only a gain comes out as 16-bit WAV (no encoder to run; every gateway takes WAV)."""
     src = make_tone(tmp_path / f"in{suffix}", 4.0)
     out = prepare_audio(src, tmp_path / "out")
     got = facts(out.path)
-    assert got.audio_codec == "mp3"
+    assert (got.audio_codec, out.path.suffix) == ("pcm_s16le", ".wav")
     assert got.video_codec is None
     assert out.duration_s == pytest.approx(4.0, abs=0.1)
     assert got.duration_s == pytest.approx(4.0, abs=0.15)
@@ -90,7 +91,8 @@ _FIGURES = re.compile(r"^normalized loudness from (-?[\d.]+) to (-?[\d.]+) LUFS(
     ids=["quiet-tone", "loud-tone", "quiet-voice-loud-clicks", "dynamic-speech"],
 )
 def test_loudness_reaches_the_target_under_a_true_peak_ceiling(tmp_path: Path, make, limited: bool) -> None:
-    """-16 LUFS ±1 LU and true peak ≤ -1 dBTP, measured on the MP3 written; the change lists both figures."""
+    """-16 LUFS ±1 LU and true peak ≤ -1 dBTP, measured on the file written (WAV for a plain gain, MP3 when the
+    limiter had to work); the change lists both figures."""
     src = make(tmp_path / "voice.wav")
     before = loudness(src)
     out = prepare_audio(src, tmp_path / "out")
@@ -103,6 +105,7 @@ def test_loudness_reaches_the_target_under_a_true_peak_ceiling(tmp_path: Path, m
     assert said_before == pytest.approx(before.integrated_lufs, abs=0.5)
     assert said_after == pytest.approx(after.integrated_lufs, abs=0.5)
     assert bool(figures[0].group(3)) == limited
+    assert out.path.suffix == (".mp3" if limited else ".wav")
     assert out.loudness_lufs == pytest.approx(said_after, abs=0.05)
     assert out.source_loudness_lufs == pytest.approx(said_before, abs=0.05)
 
@@ -116,12 +119,21 @@ def test_clip_already_at_the_target_is_left_alone(tmp_path: Path) -> None:
     assert loudness(again.path).integrated_lufs == pytest.approx(TARGET_LUFS, abs=1.0)
 
 
+@pytest.mark.parametrize(("seconds", "codec"), [(38.0, "pcm_s16le"), (41.0, "mp3")])
+def test_wav_only_while_its_base64_text_fits_5_mb(tmp_path: Path, seconds: float, codec: str) -> None:
+    """A gateway may count the base64 text rather than the file: 38 s of WAV is 4.9 MB as text, 41 s is 5.2."""
+    out = prepare_audio(make_tone(tmp_path / "in.wav", seconds), tmp_path / "out")
+    assert facts(out.path).audio_codec == codec
+    assert (out.bytes + 2) // 3 * 4 <= MAX_AUDIO_BYTES
+
+
 def test_sixty_seconds_of_48k_stereo_wav_fits_well_under_5_mb(tmp_path: Path) -> None:
     """An ~11 MB WAV becomes an MP3 far below the gateway limit."""
     src = make_tone(tmp_path / "big.wav", 60.0, rate=48000, channels=2)
     assert src.stat().st_size > 11_000_000
     out = prepare_audio(src, tmp_path / "out")
     assert out.bytes <= MAX_AUDIO_BYTES
+    assert facts(out.path).audio_codec == "mp3", "60 s would not fit 5 MB as WAV"
     assert out.bytes < 1_500_000
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from avatar_demo.errors import InputError
 from avatar_demo.media.audio import prepare_audio
+from tests.helpers import make_tone
 from avatar_demo.media.ffmpeg import ffmpeg_exe, read_header, run_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +129,15 @@ def test_header_lists_streams_and_duration_without_decoding(tmp_path: Path) -> N
     text = tmp_path / "notes.mp3"
     text.write_text("not audio")
     assert not read_header(text).readable
+
+
+def test_a_wav_voice_costs_one_ffmpeg_run(tmp_path: Path) -> None:
+    """A browser's recording (PCM WAV): its header is read directly and a plain gain is written directly, so
+    the only ffmpeg run is the one that decodes and measures; a start past its end needs none at all."""
+    voice = make_tone(tmp_path / "recording.wav", 3.0)
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "late").mkdir()
+    outcome, calls = _prepare_logging_ffmpeg(tmp_path / "whole", voice, start=0, max_seconds=60)
+    assert outcome == "ok" and len(calls) == 1 and _decodes(calls[0])
+    outcome, calls = _prepare_logging_ffmpeg(tmp_path / "late", voice, start=10, max_seconds=60)
+    assert "past the end of the 3.0 s clip" in outcome and calls == []
