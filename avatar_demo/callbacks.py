@@ -39,6 +39,8 @@ EARLY_MAX = 1024
 EARLY_BODY = 2048
 #: Callbacks cut a task's wait at most once per this many seconds.
 MIN_GAP_S = 3.0
+# Gateway status bodies nest a few levels; the parser's own limit differs between Pythons.
+MAX_DEPTH = 32
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _ROW = re.compile(r"[0-9]{1,12}")
 
@@ -156,11 +158,24 @@ class CallbackHub:
                 payload = json.loads(body)
             except (ValueError, RecursionError):
                 return JSONResponse({"error": "not JSON"}, status_code=400)
+            if _too_deep(payload):
+                return JSONResponse({"error": "nested too deeply"}, status_code=400)
             self.deliver(int(row), payload, size=len(body))
             # Gateways retry anything but 200; whether the task is followed here is nobody's business.
             return JSONResponse({"ok": True})
 
         return Route(ROUTE_PREFIX + "/{row}/{token}", receive, methods=["POST"])
+
+
+def _too_deep(payload: Any) -> bool:
+    level = [(payload, 1)]
+    while level:
+        value, depth = level.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        level.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _named(identify: Identify | None, payload: Any) -> str | None:

@@ -28,7 +28,7 @@ class ThreadedServer:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                                     lifespan="off", timeout_graceful_shutdown=1))
+                                                     lifespan="auto", timeout_graceful_shutdown=1))
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 
     def start(self) -> ThreadedServer:

@@ -111,6 +111,8 @@ async def test_the_route_refuses_bad_bodies_without_a_5xx(receiver) -> None:
     async with httpx.AsyncClient() as client:
         assert (await client.post(url, content=b"{oops")).status_code == 400
         assert (await client.post(url, content=b"[" * 5000 + b"]" * 5000)).status_code == 400
+        assert (await client.post(url, content=b"[" * 33 + b"]" * 33)).status_code == 400
+        assert (await client.post(url, json={"data": {"task_result": {"videos": [{"url": "u"}]}}})).status_code == 200
         assert (await client.post(url, content=nested)).status_code == 413
         assert (await client.post(url, content=b"x" * 70_000)).status_code == 413
         assert (await client.post(url, json={"task_id": "1"})).json() == {"ok": True}

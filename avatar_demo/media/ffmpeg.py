@@ -89,6 +89,8 @@ class MediaHeader:
     duration_s: float | None
     audio_streams: int
     video_streams: int
+    #: (rate, channels, bytes per sample) of a plain PCM WAV, whose samples Python can read itself.
+    pcm_wav: tuple[int, int, int] | None = None
 
 
 def _wav_header(path: str | os.PathLike[str]) -> MediaHeader | None:
@@ -99,11 +101,13 @@ def _wav_header(path: str | os.PathLike[str]) -> MediaHeader | None:
                 return None
         with wave.open(str(path), "rb") as wav:
             frames, rate = wav.getnframes(), wav.getframerate()
+            channels, width = wav.getnchannels(), wav.getsampwidth()
     except (OSError, EOFError, wave.Error):
         return None  # float or compressed WAV, or damaged: ffmpeg decides
-    if rate <= 0:
+    if rate <= 0 or channels <= 0:
         return None
-    return MediaHeader(readable=True, duration_s=frames / rate, audio_streams=1, video_streams=0)
+    return MediaHeader(readable=True, duration_s=frames / rate, audio_streams=1, video_streams=0,
+                       pcm_wav=(rate, channels, width))
 
 
 def read_header(path: str | os.PathLike[str]) -> MediaHeader:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -58,8 +59,13 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
 
     mounts = [Mount(f"/{spec.name}", CONTRACTS[spec.contract](state, spec))
               for spec in simulated() if spec.contract]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.aclose()
+
     app = Starlette(routes=[Route("/sim/faults", faults, methods=["GET", "POST"]),
-                            Route("/sim/tasks", tasks, methods=["GET"]), *mounts])
+                            Route("/sim/tasks", tasks, methods=["GET"]), *mounts], lifespan=lifespan)
     app.state.sim = state
     return app
 

@@ -9,6 +9,7 @@ import hashlib
 import io
 import itertools
 import random
+import shutil
 import tempfile
 import wave
 import time
@@ -303,6 +304,13 @@ class SimulatorState:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         return self._client
+
+    async def aclose(self) -> None:
+        """Close the shared client and remove the received media and placeholder renders."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await asyncio.to_thread(shutil.rmtree, self._work, True)
 
     async def _deliver(self, url: str, body: dict) -> None:
         # Like fal's webhooks, a delivery that fails is tried again with growing pauses.

@@ -141,3 +141,33 @@ def test_a_wav_voice_costs_one_ffmpeg_run(tmp_path: Path) -> None:
     assert outcome == "ok" and len(calls) == 1 and _decodes(calls[0])
     outcome, calls = _prepare_logging_ffmpeg(tmp_path / "late", voice, start=10, max_seconds=60)
     assert "past the end of the 3.0 s clip" in outcome and calls == []
+
+
+@pytest.mark.parametrize("codec", ["pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_a_pcm_wav_is_handed_to_ffmpeg_as_samples_with_the_same_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str, channels: int) -> None:
+    """Python reads a plain WAV's window itself; the result matches ffmpeg reading the file."""
+    import avatar_demo.media.audio as audio
+
+    src = tmp_path / "voice.wav"
+    tone = "sine=frequency=220:sample_rate=22050,volume='if(lt(t,1.5),1,0.1)':eval=frame"
+    proc = run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", tone, "-t", "6", "-ac", str(channels),
+                       "-c:a", codec, str(src)])
+    assert proc.returncode == 0, proc.stderr.decode()
+    calls: list[list[str]] = []
+    real = audio.run_ffmpeg
+    monkeypatch.setattr(audio, "run_ffmpeg", lambda args, **kw: calls.append(args) or real(args, **kw))
+
+    piped = prepare_audio(src, tmp_path / "piped", start=2.0, max_seconds=3.0)
+    # Python 3.10 and 3.11's wave cannot read the extensible header ffmpeg writes above 16 bits: ffmpeg reads those.
+    readable_by_python = codec in ("pcm_u8", "pcm_s16le") or read_header(src).pcm_wav is not None
+    assert ("pipe:0" in calls[0] and str(src) not in calls[0]) is readable_by_python
+    monkeypatch.setattr(audio, "_MAX_PIPED_BYTES", 0)
+    read = prepare_audio(src, tmp_path / "read", start=2.0, max_seconds=3.0)
+    assert str(src) in calls[-1 if read.path.suffix == ".wav" else -2]
+
+    assert piped.duration_s == read.duration_s == 3.0
+    assert piped.source_loudness_lufs == pytest.approx(read.source_loudness_lufs, abs=0.05)
+    # Only the first 1.5 s are loud (about -24 LUFS): the window from 2 s measures the quiet rest.
+    assert piped.source_loudness_lufs < -38
