@@ -71,6 +71,8 @@ class SoakReport:
     try_again: list[str] = field(default_factory=list)
     unsettled: list[str] = field(default_factory=list)
     client_errors: int = 0
+    #: Users who found the app down (mid-restart) and came back once it answered again.
+    came_back: int = 0
     rows: int = 0
     #: Tasks the restarted app picked up from the history (from its log).
     resumed: int = 0
@@ -85,6 +87,7 @@ class SoakReport:
                 ("\"try again\" shown for a task that exists", len(self.try_again)),
                 ("rows still unsettled at the end", len(self.unsettled)),
                 ("client calls cut by the SIGKILL", self.client_errors),
+                ("users who found the app restarting and came back", self.came_back),
                 ("tasks the restarted app picked up and finished", self.resumed)]
         return "\n".join(["| outcome | count |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
 
@@ -158,8 +161,24 @@ def run_soak(work: Path, config: SoakConfig) -> SoakReport:
     seen_lock = threading.Lock()
     submitted = threading.Semaphore(0)
     client_errors = 0
+    came_back = 0
     try:
         procs.faults(poll_error_rate=config.poll_error_rate, poll_429_every=config.poll_429_every, retry_after_s=1.0)
+
+        def connect() -> Client:
+            # While the app restarts nothing answers, and nothing was sent: a user reloads until it is back.
+            nonlocal came_back
+            for attempt in range(240):
+                try:
+                    client = Client(procs.app_url, verbose=False, ssl_verify=False)
+                except Exception:  # noqa: BLE001 - connection refused, or the page not served yet
+                    time.sleep(0.5)
+                    continue
+                if attempt:
+                    with seen_lock:
+                        came_back += 1
+                return client
+            raise RuntimeError("the app did not come back")
 
         def job(index: int) -> None:
             nonlocal client_errors
@@ -167,7 +186,7 @@ def run_soak(work: Path, config: SoakConfig) -> SoakReport:
             if config.ambiguous_every and index % config.ambiguous_every == config.ambiguous_every - 1:
                 procs.faults(ambiguous_creates=1, ambiguous_mode=rng.choice(["gateway_timeout", "drop"]))
             try:
-                client = Client(procs.app_url, verbose=False, ssl_verify=False)
+                client = connect()
                 photo, voice = inputs[index]
                 handle = client.submit(image=handle_file(str(photo)), audio=handle_file(str(voice)),
                                        prompt=f"soak {index}", provider=gateway, api_name="/generate")
@@ -213,7 +232,9 @@ def run_soak(work: Path, config: SoakConfig) -> SoakReport:
         tasks = httpx.get(f"{procs.sim_url}/sim/tasks", timeout=10).json()
     finally:
         procs.stop()
-    return _reconcile(work, config, rows, tasks, seen, client_errors)
+    report = _reconcile(work, config, rows, tasks, seen, client_errors)
+    report.came_back = came_back
+    return report
 
 
 def _reconcile(work: Path, config: SoakConfig, rows: list[dict], tasks: list[dict], seen: list[str],

@@ -85,10 +85,12 @@ def _wav_window(src: Path, header: MediaHeader, start: float, length: float) -> 
     frames = math.ceil(length * rate)
     if width not in _PCM_FORMATS or frames * channels * width > _MAX_PIPED_BYTES:
         return None
-    with wave.open(str(src), "rb") as wav:
-        first = min(round(start * rate), wav.getnframes())
-        wav.setpos(first)
-        samples = wav.readframes(frames)
+    try:
+        with wave.open(str(src), "rb") as wav:
+            wav.setpos(min(round(start * rate), wav.getnframes()))
+            samples = wav.readframes(frames)
+    except (OSError, EOFError, wave.Error):
+        return None  # ffmpeg reads it, and says so if it cannot
     return ["-f", _PCM_FORMATS[width], "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"], samples
 
 
