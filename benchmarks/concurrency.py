@@ -35,23 +35,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from avatar_demo.serving import free_port  # noqa: E402
 from benchmarks import browser_client  # noqa: E402
-from tests.helpers import make_image, make_tone  # noqa: E402
+from tests.helpers import make_image, make_tone, wait_for  # noqa: E402
 
 #: Processes the simulated users are spread over.
 CLIENT_PROCESSES = 4
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args} exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer in {seconds} s")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -174,7 +161,7 @@ def main() -> None:
     simulator = subprocess.Popen([sys.executable, "-m", "avatar_demo", "simulate", "--port", str(sim_port),
                                   "--job-seconds", str(args.job_seconds)], cwd=ROOT, **quiet)
     try:
-        wait_for(f"http://127.0.0.1:{sim_port}/sim/faults", simulator)
+        wait_for(f"http://127.0.0.1:{sim_port}/sim/faults", simulator, 60)
         rows = []
         for users in args.users:
             port = free_port()
@@ -187,7 +174,7 @@ def main() -> None:
                 env["AVATAR_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
             app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, **quiet)
             try:
-                wait_for(f"http://127.0.0.1:{port}/config", app)
+                wait_for(f"http://127.0.0.1:{port}/config", app, 60)
                 run_wave(f"http://127.0.0.1:{port}", media[:1], args.client)  # warm-up: imports, first ffmpeg run
                 waves = [run_wave(f"http://127.0.0.1:{port}", media[:users], args.client) for _ in range(args.repeat)]
                 rss = peak_rss_mb(app.pid)

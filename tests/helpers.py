@@ -1,16 +1,19 @@
-"""Test helpers: make media with ffmpeg and Pillow, and read facts back with ffmpeg (no ffprobe needed)."""
+"""Test helpers: make media with ffmpeg and Pillow, read facts back with ffmpeg (no ffprobe needed), wait for a server."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from PIL import Image, ImageDraw
 
 from avatar_demo.media.ffmpeg import probe_duration, run_ffmpeg
 
-__all__ = ["MediaFacts", "facts", "make_image", "make_tone"]
+__all__ = ["MediaFacts", "facts", "make_image", "make_tone", "wait_for"]
 
 _CODEC_ARGS = {
     ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
@@ -106,3 +109,17 @@ async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **
     (data_dir / "videos").mkdir(parents=True, exist_ok=True)
     events = [e async for e in run_job(provider, request, ctx, **run_options)]
     return events, ctx.recorder.history
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    """Wait until *url* answers, failing at once if *process* (the server behind it) exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds:g} s")

@@ -26,7 +26,7 @@ from gradio_client.exceptions import AppError
 
 from avatar_demo.serving import free_port
 from avatar_demo.simulator import simulated
-from tests.helpers import make_image, make_tone
+from tests.helpers import make_image, make_tone, wait_for
 
 __all__ = ["SoakConfig", "SoakReport", "run_soak"]
 
@@ -107,27 +107,14 @@ class _Processes:
         self.simulator = subprocess.Popen([sys.executable, "-m", "avatar_demo", "simulate", "--port",
                                            str(self.sim_port), "--job-seconds", str(config.job_seconds)],
                                           cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait(f"{self.sim_url}/sim/faults", self.simulator)
+        wait_for(f"{self.sim_url}/sim/faults", self.simulator)
         self.app = self.start_app()
 
     def start_app(self) -> subprocess.Popen:
         log = (self.work / "app.log").open("ab")
         app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        self._wait(f"{self.app_url}/config", app)
+        wait_for(f"{self.app_url}/config", app)
         return app
-
-    @staticmethod
-    def _wait(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args} exited with {process.returncode}")
-            try:
-                httpx.get(url, timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{url} did not answer")
 
     def faults(self, **knobs: float) -> None:
         httpx.post(f"{self.sim_url}/sim/faults", json=knobs, timeout=10)
