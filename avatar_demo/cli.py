@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -12,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import providers, space
-from .config import load_settings
-from .errors import AvatarDemoError, InputError
+from .app.config import load_settings
+from .core.errors import AvatarDemoError, InputError
 
 __all__ = ["main"]
 
@@ -71,63 +72,52 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 async def _generate(args: argparse.Namespace) -> int:
-    from .history import History
-    from .hosting import HubDatasetHost, LoopbackFileServer
-    from .jobs import Failed, JobContext, Progress, Submitted, Succeeded, Timing, Unresolved, run_job
-    from .jobs.plan import Inputs, JobInput, VoiceLimit, plan_job
-    from .journal import Recorder, default_journal
-    from .storage import Storage
+    from .app.generations import Generations
+    from .app.services import Services
+    from .jobs import Failed, Progress, Submitted, Succeeded, Unresolved
+    from .jobs.plan import JobInput
+    from .policy import Visitor
+    from .web.hosting import LoopbackFileServer
 
-    settings = load_settings(default_provider=args.provider)
+    # The command line serves no web routes: no callbacks, no media at a public address, and the person at the
+    # keyboard is the owner, not a visitor spending a house key.
+    settings = dataclasses.replace(load_settings(default_provider=args.provider, max_audio_s=args.max_seconds),
+                                   public=False, public_url=None)
     spec = providers.spec(settings.default_provider)
-    storage = Storage(settings.data_dir, settings.retention)
-    storage.ensure()
-    recorder = Recorder(History(storage.database), default_journal(settings.data_dir))
+    services = Services(settings)
     with contextlib.ExitStack() as stack:
-        host = None
-        if spec.public_media:
-            # The CLI has no public address: a Hub dataset, else a file server a gateway on this machine can reach.
-            host = (HubDatasetHost(settings.hf_dataset, settings.hf_token) if settings.hf_dataset
-                    else stack.enter_context(LoopbackFileServer(storage.public)))
-        # No callbacks: nothing here would receive them.
-        ctx = JobContext(recorder, storage.videos, host, None, Timing(deadline_s=settings.poll_deadline_s))
-        config = settings.provider(spec.name)
-        config.require_key()
-        limit = VoiceLimit.of(spec, args.max_seconds or settings.max_audio_s)
-        plan = await plan_job(spec, JobInput(
+        if spec.public_media and services.jobs.media_host is None:
+            # A URL-only gateway on this machine (the simulator) fetches the media from a loopback file server.
+            services.jobs.media_host = stack.enter_context(LoopbackFileServer(services.storage.public))
+        started = await Generations(services).start(Visitor("cli:local", "command line"), spec.name, JobInput(
             image=args.image, audio=args.audio, audio_id=args.audio_id, prompt=args.prompt, mode=args.mode,
             start=args.start, watermark=args.watermark, callback_url=args.callback_url,
-            external_task_id=args.external_task_id), inputs=Inputs(storage.jobs, slots=1), limit=limit)
-        for change in plan.changes:
+            external_task_id=args.external_task_id))
+        for change in started.plan.changes:
             print(f"prepared: {change}", file=sys.stderr)
-        for warning in plan.warnings:
+        for warning in started.plan.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        provider = providers.make_provider(config, providers.ProviderOptions(work_dir=storage.previews))
-        try:
-            async for event in run_job(provider, plan.request, ctx, changes=plan.changes):
-                if isinstance(event, Submitted):
-                    print(f"submitted to {spec.label}: task {event.task_id}", file=sys.stderr)
-                elif isinstance(event, Progress):
-                    extra = f" ({event.detail})" if event.detail and event.detail != event.status.value else ""
-                    note = f" — {event.note}" if event.note else ""
-                    print(f"[{event.elapsed_s:6.1f} s] {event.status.value}{extra}{note}", file=sys.stderr)
-                elif isinstance(event, (Failed, Unresolved)):
-                    print(f"error: {event.reason}", file=sys.stderr)
-                    return 1
-                elif isinstance(event, Succeeded):
-                    path = event.video_path
-                    if args.out is not None:
-                        args.out.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copyfile(path, args.out)
-                        path = args.out
-                    print(json.dumps({"provider": spec.name, "task_id": event.task_id, "video_path": str(path),
-                                      "duration_s": event.duration_s,
-                                      "units": event.charged.amount if event.charged else None}))
-                    return 0
-            return 1
-        finally:
-            plan.lease.release()
-            await provider.aclose()
+        async for event in services.followers.watch(started.tracked):
+            if isinstance(event, Submitted):
+                print(f"submitted to {spec.label}: task {event.task_id}", file=sys.stderr)
+            elif isinstance(event, Progress):
+                extra = f" ({event.detail})" if event.detail and event.detail != event.status.value else ""
+                note = f" — {event.note}" if event.note else ""
+                print(f"[{event.elapsed_s:6.1f} s] {event.status.value}{extra}{note}", file=sys.stderr)
+            elif isinstance(event, (Failed, Unresolved)):
+                print(f"error: {event.reason}", file=sys.stderr)
+                return 1
+            elif isinstance(event, Succeeded):
+                path = event.video_path
+                if args.out is not None:
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, args.out)
+                    path = args.out
+                print(json.dumps({"provider": spec.name, "task_id": event.task_id, "video_path": str(path),
+                                  "duration_s": event.duration_s,
+                                  "units": event.charged.amount if event.charged else None}))
+                return 0
+        return 1
 
 
 def _simulate(args: argparse.Namespace) -> int:

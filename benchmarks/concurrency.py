@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client, handle_file  # noqa: E402
 
-from avatar_demo.serving import free_port  # noqa: E402
+from avatar_demo.web.serving import free_port  # noqa: E402
 from benchmarks import browser_client  # noqa: E402
 from tests.helpers import make_image, make_tone, wait_for  # noqa: E402
 

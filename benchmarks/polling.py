@@ -20,15 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from starlette.applications import Starlette  # noqa: E402
 
 from avatar_demo import providers  # noqa: E402
-from avatar_demo.callbacks import CallbackHub  # noqa: E402
-from avatar_demo.config import load_settings  # noqa: E402
+from avatar_demo.app.config import load_settings  # noqa: E402
+from avatar_demo.core.status import Status  # noqa: E402
 from avatar_demo.jobs import Progress, Submitted, Succeeded, Timing, run_job  # noqa: E402
+from avatar_demo.jobs.schedule import PollSchedule  # noqa: E402
 from avatar_demo.media import prepare_media  # noqa: E402
-from avatar_demo.polling import PollSchedule  # noqa: E402
 from avatar_demo.providers import AvatarRequest  # noqa: E402
-from avatar_demo.serving import ThreadedServer  # noqa: E402
 from avatar_demo.simulator import SimulatorConfig, SimulatorServer  # noqa: E402
-from avatar_demo.status import Status  # noqa: E402
+from avatar_demo.web.callbacks import CallbackHub  # noqa: E402
+from avatar_demo.web.serving import ThreadedServer  # noqa: E402
 from tests.helpers import job_context, make_image, make_tone  # noqa: E402
 
 SCALE = 0.1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_demo.errors import InputError  # noqa: E402
+from avatar_demo.core.errors import InputError  # noqa: E402
 from avatar_demo.media import prepare_audio, prepare_media  # noqa: E402
 from avatar_demo.media.ffmpeg import ffmpeg_exe, run_ffmpeg  # noqa: E402
 from tests.helpers import make_image, make_tone  # noqa: E402

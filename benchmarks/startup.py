@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from avatar_demo.serving import free_port  # noqa: E402
+from avatar_demo.web.serving import free_port  # noqa: E402
 
 #: The app's input and output components, and nothing else: what any Gradio app of this shape pays.
 HELLO_WORLD = """

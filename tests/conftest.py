@@ -108,8 +108,8 @@ def receiver():
     """A CallbackHub behind a real loopback server, as a gateway would reach the app."""
     from starlette.applications import Starlette
 
-    from avatar_demo.callbacks import CallbackHub
-    from avatar_demo.serving import ThreadedServer
+    from avatar_demo.web.callbacks import CallbackHub
+    from avatar_demo.web.serving import ThreadedServer
 
     app = Starlette()
     server = ThreadedServer(app, name="callback-receiver")

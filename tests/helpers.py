@@ -85,10 +85,10 @@ def facts(path: Path) -> MediaFacts:
 
 def job_context(data_dir: Path, *, fast: bool = True, **options):  # type: ignore[no-untyped-def]
     """A JobContext on a fresh history under *data_dir*; *fast* shrinks the poll and capacity waits."""
-    from avatar_demo.history import History
     from avatar_demo.jobs import JobContext, Timing
-    from avatar_demo.journal import Recorder
-    from avatar_demo.polling import CapacityPolicy, PollSchedule
+    from avatar_demo.jobs.schedule import CapacityPolicy, PollSchedule
+    from avatar_demo.store.history import History
+    from avatar_demo.store.journal import Recorder
 
     timing = options.pop("timing", None)
     if timing is None:

@@ -24,8 +24,8 @@ import httpx
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from avatar_demo.serving import free_port
 from avatar_demo.simulator import simulated
+from avatar_demo.web.serving import free_port
 from tests.helpers import make_image, make_tone, wait_for
 
 __all__ = ["SoakConfig", "SoakReport", "run_soak"]

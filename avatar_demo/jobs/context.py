@@ -9,15 +9,28 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-from ..callbacks import CallbackHub
-from ..hosting import MediaHost
-from ..journal import Recorder
-from ..polling import CapacityPolicy, PollSchedule
+from ..store.journal import Recorder
+from ..web.callbacks import CallbackHub
+from .schedule import CapacityPolicy, PollSchedule
 
-__all__ = ["JobContext", "Timing", "new_external_id"]
+__all__ = ["JobContext", "MediaHost", "Timing", "new_external_id"]
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@runtime_checkable
+class MediaHost(Protocol):
+    """Somewhere files can be put, in a folder per job, so that a URL-only gateway can download them."""
+
+    async def publish(self, folder: str, path: Path) -> str:
+        """Make *path* downloadable under *folder* (a random token) and return its public URL."""
+        ...
+
+    async def withdraw(self, folder: str) -> None:
+        """Remove everything published under *folder*."""
+        ...
 
 
 def new_external_id() -> str:

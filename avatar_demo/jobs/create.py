@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from ..errors import (
+from ..core.errors import (
     AvatarDemoError,
     CapacityError,
     ConfigError,
@@ -25,16 +25,14 @@ from ..errors import (
     RequestRejected,
     ServerError,
 )
+from ..core.status import Status
 from ..providers.base import AvatarRequest, Lookup, Provider, TaskState
-from ..status import Status
 from .context import JobContext, new_external_id
 from .events import Event, Failed, Progress, Submitted, Succeeded
-from .follow import Follower
+from .follow import Follower, older_than_sent
 
 __all__ = ["begin_job", "run_job"]
 
-#: A task the gateway says it made this long before our create left is someone else's.
-CLOCK_SKEW_S = 60.0
 #: Creates that failed to connect (nothing sent) are tried this many times in all.
 CONNECT_ATTEMPTS = 3
 #: Creates re-sent under the same external id after a lookup found no task.
@@ -62,7 +60,7 @@ class _NewJob(Follower):
         """The task created under this job's external id, provided it is this job's."""
         assert isinstance(self.provider, Lookup) and self.request.external_task_id
         found = await self.provider.find_external(self.request.external_task_id)
-        if found is not None and found.created_at and self.sent_at and found.created_at < self.sent_at - CLOCK_SKEW_S:
+        if found is not None and older_than_sent(found, self.sent_at):
             raise self.id_in_use()
         return found
 

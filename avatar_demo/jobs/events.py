@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AvatarDemoError
+from ..core.errors import AvatarDemoError
+from ..core.status import Status
 from ..providers.spec import Cost
-from ..status import Status
 
 __all__ = ["Ending", "Event", "Failed", "Progress", "Submitted", "Succeeded", "Unresolved"]
 

@@ -12,15 +12,23 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, nullcontext
 
-from ..callbacks import Wakeup
-from ..download import download_video
-from ..errors import AvatarDemoError, GatewayError, GatewayUnreachable
+from ..core.errors import AvatarDemoError, GatewayError, GatewayUnreachable
+from ..core.status import Status
 from ..providers.base import HasCallbacks, Lookup, Provider, TaskState
-from ..status import Status
+from ..web.callbacks import Wakeup
+from ..web.download import download_video
 from .context import JobContext
 from .events import Event, Failed, Progress, Succeeded, Unresolved
 
-__all__ = ["Follower", "follow_task"]
+__all__ = ["CLOCK_SKEW_S", "Follower", "follow_task", "older_than_sent"]
+
+#: A task the gateway says it made this long before our create left is someone else's.
+CLOCK_SKEW_S = 60.0
+
+
+def older_than_sent(found: TaskState, sent_at: float | None) -> bool:
+    """Whether *found* was made before our create could have reached the gateway: then it is not ours."""
+    return bool(found.created_at and sent_at and found.created_at < sent_at - CLOCK_SKEW_S)
 
 
 class Follower:
@@ -90,11 +98,11 @@ class Follower:
             return f"{self.label} answered with an error ({exc.message})"
         return str(exc)
 
-    async def follow(self, task_id: str, created_at: float, *, once: Unresolved | None = None) -> AsyncIterator[Event]:
+    async def follow(self, task_id: str, created_at: float) -> AsyncIterator[Event]:
         """Poll until an ending; *created_at* is on the timing clock. Ends with Succeeded, Failed or Unresolved.
 
-        With *once* (a task nobody follows any more), poll a single time: a terminal status is handled
-        as usual, anything else ends at once with *once* and the record left as it was.
+        A failed read is a state (gateway unreachable), not an ending: only the gateway's own word, the
+        deadline or the user's stop end it.
         """
         timing = self.ctx.timing
         polls = failures = 0
@@ -104,19 +112,15 @@ class Follower:
             if self.stop.is_set():
                 yield self.unresolved(task_id, Status.STOPPED)
                 return
-            if age >= timing.deadline_s and once is None:
+            if age >= timing.deadline_s:
                 yield self.unresolved(task_id, Status.OVERDUE)
                 return
-            if once is None:
-                await self.pause(min(self.next_delay(age, failures), timing.deadline_s - age))
+            await self.pause(min(self.next_delay(age, failures), timing.deadline_s - age))
             if self.stop.is_set():
                 continue
             try:
                 state = await self.read(task_id)
             except AvatarDemoError as exc:
-                if once is not None:
-                    yield once
-                    return
                 failures += 1
                 note = f"{self.not_answering(exc)}; still following task {task_id}"
                 if last is not Status.UNREACHABLE:
@@ -126,38 +130,53 @@ class Follower:
                 continue
             failures = 0
             polls += 1
-            if once is not None and not state.status.terminal:
-                yield once
-                return
             # A terminal status is recorded only with its outcome (the video, the reason): recorded alone, a
             # restart before the download would find the row final and never fetch the video it paid for.
             if state.status is not last and not state.status.terminal:
                 self.record(status=state.status, message=state.message)
                 last = state.status
-            if state.status is Status.FAILED:
-                reason = f"{self.label}: task {task_id} failed: {state.message or 'the gateway gave no reason'}"
-                self.record(status=Status.FAILED, message=reason, units=state.charged)
-                yield Failed(reason, task_id)
+            if state.status is not Status.FAILED:
+                yield Progress(state.status, state.raw_status, self.elapsed(), task_id, polls)
+            if not state.status.terminal:
+                continue
+            try:
+                yield await self.finish(task_id, state, polls)
                 return
-            yield Progress(state.status, state.raw_status, self.elapsed(), task_id, polls)
-            if state.status is Status.DONE:
-                assert state.video_url is not None  # each parser guarantees it
-                try:
-                    path = await download_video(state.video_url, self.ctx.new_video(), local=self.spec.in_process)
-                except AvatarDemoError as exc:
-                    if once is not None:
-                        yield once
-                        return
-                    failures += 1
-                    yield Progress(Status.UNREACHABLE, state.raw_status, self.elapsed(), task_id, polls,
-                                   note=f"the video is ready but could not be fetched yet ({exc}); trying again")
-                    continue
-                pricing = self.spec.pricing
-                charged = pricing.charged(state.charged) if pricing and state.charged is not None else None
-                self.record(status=Status.DONE, video_path=path.name, duration_s=state.duration_s,
-                            units=state.charged, message=None)
-                yield Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
+            except AvatarDemoError as exc:
+                failures += 1
+                yield Progress(Status.UNREACHABLE, state.raw_status, self.elapsed(), task_id, polls,
+                               note=f"the video is ready but could not be fetched yet ({exc}); trying again")
+
+    async def check_once(self, task_id: str, unresolved: Unresolved) -> AsyncIterator[Event]:
+        """One look at a task nobody follows any more (overdue, stopped): finish it if the gateway says it
+        ended, else end with *unresolved* and leave its record as it was."""
+        try:
+            state = await self.read(task_id)
+            if state.status.terminal:
+                if state.status is Status.DONE:
+                    yield Progress(state.status, state.raw_status, self.elapsed(), task_id, 1)
+                yield await self.finish(task_id, state, 1)
                 return
+        except AvatarDemoError:
+            pass
+        yield unresolved
+
+    async def finish(self, task_id: str, state: TaskState, polls: int) -> Succeeded | Failed:
+        """A task the gateway says has ended: record why it failed, or fetch and record its video.
+
+        Raises AvatarDemoError when the video cannot be fetched (yet): the record is then left as it was.
+        """
+        if state.status is Status.FAILED:
+            reason = f"{self.label}: task {task_id} failed: {state.message or 'the gateway gave no reason'}"
+            self.record(status=Status.FAILED, message=reason, units=state.charged)
+            return Failed(reason, task_id)
+        assert state.video_url is not None  # each parser guarantees it
+        path = await download_video(state.video_url, self.ctx.new_video(), local=self.spec.in_process)
+        pricing = self.spec.pricing
+        charged = pricing.charged(state.charged) if pricing and state.charged is not None else None
+        self.record(status=Status.DONE, video_path=path.name, duration_s=state.duration_s,
+                    units=state.charged, message=None)
+        return Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
 
     async def hear_task(self, created_at: float) -> TaskState | None:
         """After an unclear create: wait for the gateway's callback to name the task, then read it from the gateway.
@@ -221,6 +240,9 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
                 except AvatarDemoError as exc:
                     yield job.unresolved(None, Status.UNKNOWN, f"it could not be looked up: {exc}")
                     return
+                if found is not None and older_than_sent(found, record.sent_at):
+                    # Someone else's task under the same id: the gateway refused ours as a duplicate.
+                    found = None
                 if found is None:
                     reason = "The task was never created (nothing was charged); generate again"
                     job.record(status=Status.FAILED, message=reason)
@@ -235,8 +257,11 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
                 return
             task_id = found.task_id
             job.adopt(found)
-        once = Unresolved(record.message or "", task_id, record.status) if record.status.unresolved else None
-        async for event in job.follow(task_id, created, once=once):
+        if record.status.unresolved:
+            events = job.check_once(task_id, Unresolved(record.message or "", task_id, record.status))
+        else:
+            events = job.follow(task_id, created)
+        async for event in events:
             if isinstance(event, (Succeeded, Failed)):
                 await ctx.withdraw(record.media_token)
             yield event

@@ -13,10 +13,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from ..errors import AvatarDemoError
-from ..history import Record
+from ..core.errors import AvatarDemoError
+from ..core.status import Status
 from ..providers.base import AvatarRequest, Cancellable, Provider
-from ..status import Status
+from ..store.history import Record
 from .context import JobContext
 from .create import begin_job, run_job
 from .events import Ending, Event, Failed, Submitted, Succeeded, Unresolved
@@ -98,13 +98,14 @@ class Followers:
         finally:
             if not created:
                 _quietly(on_created)
-            tracked.ended_at = time.monotonic()
-            await tracked.provider.aclose()
+            # The books (a refund, the inputs) are settled before anyone watching learns the job has ended.
             ending = tracked.ending
             if ending is not None and on_end is not None:
                 _quietly(lambda: on_end(ending))
+            tracked.ended_at = time.monotonic()
             async with tracked.changed:
                 tracked.changed.notify_all()
+            await tracked.provider.aclose()
 
     async def _add(self, tracked: Tracked, event: Event) -> None:
         async with tracked.changed:

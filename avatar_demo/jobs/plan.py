@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import InputError
+from ..core.errors import InputError
 from ..media import PreparedImage, PreparedMedia, prepare_image, prepare_media
 from ..media.audio import MIN_AUDIO_S
 from ..media.ffmpeg import media_duration

@@ -1,4 +1,10 @@
-"""Media preparation: pure functions that make a photo and a voice clip acceptable to the gateways."""
+"""Media preparation: pure functions that make a photo and a voice clip acceptable to the gateways.
+
+It owns reading and fixing photos (image and its decoders), cutting, leveling and encoding voices
+(audio, loudness), running ffmpeg (ffmpeg) and rendering the offline preview (preview). It may import
+only `core`: no Gradio, no HTTP, no storage, so every function here runs the same in the app, the
+command line and a test.
+"""
 
 from __future__ import annotations
 

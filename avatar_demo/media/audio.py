@@ -9,7 +9,7 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .ffmpeg import MediaHeader, read_header, run_ffmpeg
 from .loudness import (
     TARGET_LUFS,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .colour import edge_colour, flat_colour_warning, flatten_onto_white
 from .decode import decode_photo
 from .geometry import MAX_ASPECT, MAX_SIDE, MIN_SIDE, Layout, plan_layout

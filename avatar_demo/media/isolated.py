@@ -12,18 +12,19 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
-from ..errors import InputError
+from ..core.errors import InputError
 
-__all__ = ["CHILD_MEMORY_BYTES", "decode_isolated"]
+__all__ = ["CHILD_MEMORY_BYTES", "CHILD_MODULE", "decode_isolated"]
 
 #: The child's address-space cap: the largest accepted photo (64 megapixels at ~9 bytes each) fits.
 CHILD_MEMORY_BYTES = 3 * 1024**3
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+#: The module the child runs: it decodes with the same code as the app (decode.decode_stored).
+CHILD_MODULE = f"{__package__}.decode_child"
 
 
 def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Image.Image:
@@ -31,7 +32,7 @@ def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Ima
     with tempfile.TemporaryDirectory(prefix="avatar-decode-") as folder:
         out = Path(folder) / "decoded.png"
         proc = subprocess.run(  # noqa: S603 - our own interpreter and module, arguments are ours
-            [sys.executable, "-m", __name__, str(src), str(size[0]), str(size[1]), str(out)],
+            [sys.executable, "-m", CHILD_MODULE, str(src), str(size[0]), str(size[1]), str(out)],
             capture_output=True, timeout=300, check=False, cwd=_PACKAGE_ROOT)
         try:
             report = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
@@ -44,31 +45,3 @@ def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Ima
         with Image.open(out) as decoded:
             decoded.load()
             return decoded
-
-
-def _main(argv: Sequence[str]) -> int:
-    """In the child: decode, shrink and write a PNG; report the changes (or the refusal) as one JSON line."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
-    from .decode import decode_stored
-    from .photo_header import read_photo_header
-
-    src, width, height, out = Path(argv[0]), int(argv[1]), int(argv[2]), Path(argv[3])
-    changes: list[str] = []
-    try:
-        image = decode_stored(src, read_photo_header(src), (width, height), changes)
-        image.save(out, "PNG", compress_level=1)
-    except InputError as exc:
-        print(json.dumps({"error": str(exc)}))
-        return 2
-    except MemoryError:
-        print(json.dumps({"error": f"{src.name} needs too much memory to decode; export it smaller, or as an "
-                                   "ordinary JPEG"}))
-        return 3
-    print(json.dumps({"changes": changes}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

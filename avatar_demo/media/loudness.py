@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .ffmpeg import run_ffmpeg
 
 __all__ = ["Leveling", "Loudness", "choose_leveling", "level_filter", "measure_filter", "measure_pcm", "parse_ebur128"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["MAX_PIXELS", "PhotoHeader", "damaged", "read_photo_header"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .ffmpeg import ffmpeg_exe, run_ffmpeg
 
 __all__ = ["FPS", "PREVIEW_LABEL", "render_preview"]

@@ -8,7 +8,7 @@ from types import ModuleType
 
 from PIL import Image
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .photo_header import damaged
 
 __all__ = ["VIPS_FORMATS", "decode_with_vips"]

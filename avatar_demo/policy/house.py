@@ -8,19 +8,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import Settings
-from ..errors import NotAllowed
+from ..core.errors import NotAllowed
 from ..jobs.events import Ending, Failed
 from ..providers.spec import ProviderSpec
-from .ledger import Ledger, Reservation, Usage, utc_day
+from ..store.ledger import Ledger, Reservation, Usage, utc_day
 from .visitor import Visitor
 
-__all__ = ["HousePolicy", "Permit", "TTS_UNITS"]
+__all__ = ["HousePolicy", "HouseRules", "Permit", "TTS_UNITS"]
 
 #: What one text-to-speech call costs on Kling's price list.
 TTS_UNITS = 0.05
 _WAYS_ON = ("paste your own key under *Your own API key* (used for that request only, never stored), "
             "or choose the free offline preview")
+
+
+@dataclass(frozen=True)
+class HouseRules:
+    """What strangers may do with the owner's key in public mode (a Space, a share link, AVATAR_PUBLIC=1)."""
+
+    #: Paid runs per visitor per UTC day on the house key.
+    free_runs: int = 3
+    #: Seconds of audio per run on the house key (longer clips are trimmed).
+    free_seconds: float = 15.0
+    #: Kling units all visitors together may spend per UTC day on the house key.
+    daily_units: float = 100.0
+    #: False: bring-your-own-key only.
+    house_key: bool = True
+    #: Only signed-in visitors may spend the house key.
+    require_login: bool = False
+    #: Only members of these Hugging Face organizations may spend the house key (empty: anyone).
+    allowed_orgs: tuple[str, ...] = ()
+    #: Jobs one visitor may have running at once.
+    max_jobs: int = 2
+    #: Megabytes one visitor may upload per hour.
+    upload_mb_per_hour: float = 300.0
+    #: How many X-Forwarded-For entries, counted from the right, were added by proxies we trust.
+    proxy_hops: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,15 +61,11 @@ class Permit:
 class HousePolicy:
     """The allowance rules of public mode; in a plain local run everything is allowed."""
 
-    def __init__(self, settings: Settings, ledger: Ledger) -> None:
-        self.settings = settings
-        self.rules = settings.house
+    def __init__(self, rules: HouseRules, ledger: Ledger, *, public: bool) -> None:
+        self.rules = rules
         self.ledger = ledger
-
-    @property
-    def public(self) -> bool:
-        """Whether strangers can reach the app."""
-        return self.settings.public
+        #: Whether strangers can reach the app (a Space, a share link, AVATAR_PUBLIC=1).
+        self.public = public
 
     def permit(self, visitor: Visitor, spec: ProviderSpec, *, user_key: str | None, runs: int = 1) -> Permit:
         """Whether *visitor* may start *runs* jobs on *spec* now; raises NotAllowed saying what to do instead."""

@@ -1,5 +1,9 @@
 """The providers: one module per gateway, each the single source of its own facts, found through this registry.
 
+It owns every gateway's spec (keys, limits, prices, capabilities), its wire format and status words,
+and the shared HTTP layer with retried reads (http). It may import `core` and, for the offline
+preview, `media`; nothing outside this package branches on a provider's name.
+
 To add a gateway, write its module (a `SPEC` and a class built as `Class(config, options)`) and add
 its module name to `_MODULES`; config, the page, the CLI, the simulator and the tests read it from here.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import (
     AvatarRequest,
     Cancellable,

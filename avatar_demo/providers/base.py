@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ..errors import InputError, UnexpectedReply
-from ..status import Status
+from ..core.errors import InputError, UnexpectedReply
+from ..core.status import Status
 from .spec import ProviderSpec
 
 __all__ = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import (
+from ..core.errors import (
     AuthError,
     CapacityError,
     ConfigError,
@@ -17,7 +17,7 @@ from ..errors import (
     ServerError,
     UnexpectedReply,
 )
-from ..status import Status
+from ..core.status import Status
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_LIST_PRICE, Pricing, ProviderConfig, ProviderOptions, ProviderSpec

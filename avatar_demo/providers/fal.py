@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import AuthError, GatewayError, NotFound, QuotaError, RateLimited, RequestRejected, UnexpectedReply
-from ..status import Status
+from ..core.errors import AuthError, GatewayError, NotFound, QuotaError, RateLimited, RequestRejected, UnexpectedReply
+from ..core.status import Status
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_UNIT_USD, Pricing, ProviderConfig, ProviderOptions, ProviderSpec

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import stamina
 
-from ..errors import GatewayError, GatewayUnreachable, RateLimited, ServerError, UnexpectedReply
+from ..core.errors import GatewayError, GatewayUnreachable, RateLimited, ServerError, UnexpectedReply
 
 __all__ = ["DEFAULT_TIMEOUT", "GatewayHTTP", "ReadRetry", "retry_after_seconds", "status_error", "tls_context"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import (
+from ..core.errors import (
     AuthError,
     CapacityError,
     GatewayError,
@@ -19,7 +19,7 @@ from ..errors import (
     ServerError,
     UnexpectedReply,
 )
-from ..status import Status
+from ..core.status import Status
 from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec

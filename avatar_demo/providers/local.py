@@ -8,10 +8,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import AvatarDemoError, InputError, NotFound
+from ..core.errors import AvatarDemoError, InputError, NotFound
+from ..core.status import Status
 from ..media.ffmpeg import media_duration
 from ..media.preview import render_preview
-from ..status import Status
 from .base import AvatarRequest, TaskState
 from .spec import ProviderConfig, ProviderOptions, ProviderSpec
 

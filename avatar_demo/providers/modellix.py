@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import AuthError, CapacityError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
-from ..status import Status
+from ..core.errors import AuthError, CapacityError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
+from ..core.status import Status
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .kling_family import b64

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..hosting import MediaHost
     from .http import ReadRetry
 
 __all__ = ["KLING_LIST_PRICE", "KLING_UNIT_USD", "Cost", "Pricing", "ProviderConfig", "ProviderOptions", "ProviderSpec"]
@@ -180,7 +179,5 @@ class ProviderOptions:
 
     transport: httpx.AsyncBaseTransport | None = None
     read_retry: ReadRetry | None = None
-    #: Where URL-only gateways' media are published.
-    media_host: MediaHost | None = None
     #: Scratch space for providers that work locally (the offline preview).
     work_dir: Path | None = None

@@ -1,4 +1,9 @@
-"""An offline simulator of every gateway, served as one ASGI app (one mount per provider, by its wire contract)."""
+"""An offline simulator of every gateway, served as one ASGI app (one mount per provider, by its wire contract).
+
+It owns the routes, auth, limits, status sequences, error bodies, callbacks and injected faults of
+each contract (kling, others, fal) over one shared state (state). It may import `providers` (to know
+which gateways to stand in for), `media.ffmpeg` and `web.serving`; the app never imports it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from starlette.routing import Mount, Route
 
 from .. import providers
 from ..providers.spec import ProviderSpec
-from ..serving import ThreadedServer
+from ..web.serving import ThreadedServer
 from .fal import fal_app
 from .kling import kling_app
 from .others import crun_app, modellix_app

@@ -11,9 +11,9 @@ import itertools
 import random
 import shutil
 import tempfile
-import wave
 import time
 import uuid
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 

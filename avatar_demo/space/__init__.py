@@ -1,4 +1,9 @@
-"""`python -m avatar_demo deploy OWNER/NAME`: publish the app to a Hugging Face Space (arguments here, work in deploy)."""
+"""`python -m avatar_demo deploy OWNER/NAME`: publish the app to a Hugging Face Space (arguments here, work in deploy).
+
+It owns choosing and checking the files to upload (files), the plan of Hub calls (plan), talking to
+the Hub through huggingface_hub (hub) and running a deploy (deploy). It may import `core` and
+`providers` (to know every key variable that must never be uploaded); the app never imports it.
+"""
 
 from __future__ import annotations
 

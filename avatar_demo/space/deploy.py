@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, RepoFile, Volume
 from huggingface_hub.errors import RepositoryNotFoundError
 
-from ..errors import ConfigError, DeployError
+from ..core.errors import ConfigError, DeployError
 from .files import LocalFile, app_files, check_no_secrets, project_root, watched_secrets
 from .hub import Hub
 from .plan import Plan, RemoteFile, VolumeMount, diff

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import providers
-from ..errors import ConfigError, DeployError
+from ..core.errors import ConfigError, DeployError
 
 __all__ = ["APP_FILES", "LocalFile", "SECRET_VARIABLES", "app_files", "check_no_secrets", "project_root", "watched_secrets"]
 

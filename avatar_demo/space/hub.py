@@ -11,7 +11,7 @@ import httpx2  # huggingface_hub's HTTP client: a refused connection surfaces as
 from huggingface_hub import HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from ..errors import AvatarDemoError, DeployError
+from ..core.errors import AvatarDemoError, DeployError
 
 __all__ = ["Hub"]
 

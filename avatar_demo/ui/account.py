@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import AvatarDemoError, InputError
+from ..core.errors import AvatarDemoError, InputError
 from ..providers.base import TtsRequest
 from .context import UIContext, refusal
 from .present import history_html

@@ -9,10 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import AvatarDemoError, ConfigError, GatewayError, InputError, NotAllowed
-from ..generation import Generations
+from ..app.generations import Generations
+from ..app.services import Services
+from ..core.errors import AvatarDemoError, ConfigError, GatewayError, InputError, NotAllowed
 from ..policy import Visitor, identify
-from ..services import Services
 
 __all__ = ["Outputs", "UIContext", "refusal", "scrub"]
 

@@ -10,12 +10,12 @@ from typing import Any
 import gradio as gr
 
 from .. import providers
-from ..errors import AvatarDemoError
+from ..core.errors import AvatarDemoError
+from ..core.status import Status
 from ..jobs import Failed, Progress, Submitted, Succeeded, Unresolved
 from ..jobs.plan import JobInput, VoiceLimit, voice_window
 from ..media import prepare_image
 from ..providers.base import MAX_PROMPT
-from ..status import Status
 from .context import Outputs, UIContext, refusal, scrub
 from .present import changes_markdown, history_html, refusal_markdown, status_markdown
 

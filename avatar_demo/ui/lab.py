@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from .. import providers
-from ..errors import AvatarDemoError, InputError
+from ..core.errors import AvatarDemoError, InputError
 from ..jobs import Failed, Progress, Succeeded, Unresolved
 from ..jobs.plan import JobInput, voice_window
 from .context import Outputs, UIContext, refusal, scrub

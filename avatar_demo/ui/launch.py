@@ -13,8 +13,8 @@ import gradio as gr
 import stamina
 from starlette.middleware import Middleware
 
-from ..config import load_settings
-from ..errors import ConfigError
+from ..app.config import load_settings
+from ..core.errors import ConfigError
 from ..policy import UploadLimiter
 from .layout import build_demo
 from .mcp import expose_only

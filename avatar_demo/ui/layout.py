@@ -5,8 +5,8 @@ from __future__ import annotations
 import gradio as gr
 from gradio import media as bundled
 
-from ..config import Settings, load_settings
-from ..services import Services
+from ..app.config import Settings, load_settings
+from ..app.services import Services
 from .account import AccountHandlers
 from .components import PhotoInput
 from .context import UIContext

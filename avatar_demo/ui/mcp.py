@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from .. import providers
-from ..errors import AvatarDemoError
+from ..core.errors import AvatarDemoError
 from ..jobs import Failed, Succeeded, Unresolved
 from ..jobs.plan import JobInput
 from .components import PhotoInput

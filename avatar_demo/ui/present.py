@@ -7,11 +7,11 @@ import html
 from pathlib import Path
 
 from .. import providers
-from ..config import Settings
-from ..files import video_url
-from ..history import Record
+from ..app.config import Settings
+from ..core.status import Status
 from ..providers.spec import Cost
-from ..status import Status
+from ..store.history import Record
+from ..web.files import video_url
 
 __all__ = [
     "changes_markdown",

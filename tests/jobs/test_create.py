@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from avatar_demo import providers
-from avatar_demo.config import load_settings
-from avatar_demo.hosting import LoopbackFileServer
+from avatar_demo.app.config import load_settings
+from avatar_demo.core.errors import GatewayUnreachable
+from avatar_demo.core.status import Status
 from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded, Unresolved, run_job
-from avatar_demo.providers import AvatarRequest, ProviderOptions
-from avatar_demo.serving import free_port
+from avatar_demo.providers import AvatarRequest, ProviderOptions, TaskState
 from avatar_demo.simulator import simulated
-from avatar_demo.status import Status
+from avatar_demo.web.hosting import LoopbackFileServer
+from avatar_demo.web.serving import free_port
 from tests.helpers import job_context, run_to_end
 from tests.providers.test_gateways import provider_for
 
@@ -133,7 +136,7 @@ async def test_nothing_is_sent_when_the_history_cannot_record_it(gateways, reque
 
 async def test_a_task_id_the_history_refuses_is_kept_and_recorded_later(gateways, request_, tmp_path: Path) -> None:
     """The create is accepted, then the write of its id fails: it is held in memory and the journal, then stored."""
-    from avatar_demo.history import History
+    from avatar_demo.store.history import History
 
     class FullAfterCreate(History):
         """A store that refuses writes once told to, like a disk that just filled up."""
@@ -179,3 +182,41 @@ async def test_a_task_id_the_history_refuses_is_kept_and_recorded_later(gateways
     ctx.recorder.flush()
     record = store.get(row)
     assert record.task_id == events[-1].task_id and record.status is Status.DONE
+
+
+class _TimesOutOverAnOlderTask:
+    """A gateway whose create times out, while its lookup finds a task made under the same external id an hour
+    before this job sent anything: someone else's task, which the job must never adopt (nor pay for)."""
+
+    spec = providers.spec("kling")
+
+    def __init__(self) -> None:
+        self.creates = 0
+
+    async def create(self, request: AvatarRequest) -> TaskState:
+        self.creates += 1
+        raise GatewayUnreachable(self.spec.label, "timed out")
+
+    async def find_external(self, external_task_id: str) -> TaskState:
+        return TaskState("older-task", Status.DONE, "succeed", video_url="https://example.invalid/theirs.mp4",
+                         external_task_id=external_task_id, created_at=time.time() - 3600)
+
+    async def get(self, task_id: str) -> TaskState:
+        raise AssertionError("the older task must never be followed")
+
+    async def list_tasks(self, page: int = 1, size: int = 30) -> list[TaskState]:
+        return []
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_older_task_under_our_external_id_is_never_adopted(request_, tmp_path: Path) -> None:
+    """The clock-skew guard: a task the gateway made well before our create left is not ours."""
+    gateway = _TimesOutOverAnOlderTask()
+    request = dataclasses.replace(request_, external_task_id="shared-id")
+    events, history = await run_to_end(gateway, request, data_dir=tmp_path)
+    assert not any(isinstance(e, Submitted) for e in events)
+    assert isinstance(events[-1], Failed) and "already used by another task" in events[-1].reason
+    assert gateway.creates == 1
+    assert history.all()[-1].task_id is None

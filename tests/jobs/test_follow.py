@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from avatar_demo.jobs import Progress, Submitted, Succeeded, Unresolved, follow_task, run_job
-from avatar_demo.status import Status
+from avatar_demo.core.status import Status
+from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded, Unresolved, follow_task, run_job
 from tests.helpers import job_context, run_to_end
 from tests.providers.test_gateways import provider_for
 
@@ -106,6 +107,20 @@ async def test_resume_of_a_create_that_never_answered_uses_the_external_id(gatew
     await provider_for("kling").create(replace(request_, external_task_id="ext-crash-1"))
     events = [e async for e in follow_task(provider_for("kling"), row, ctx)]
     assert isinstance(events[-1], Succeeded)
+
+
+async def test_resume_never_adopts_an_older_task_under_the_same_external_id(gateways, request_,
+                                                                           tmp_path: Path) -> None:
+    """The task the lookup finds was made an hour before our create left: someone else's. Ours was refused as a
+    duplicate, so nothing was charged; the older task is never followed or downloaded."""
+    ctx = job_context(tmp_path)
+    await provider_for("kling").create(replace(request_, external_task_id="ext-taken-1"))
+    row = ctx.recorder.begin("kling", owner=None, prompt="", mode="std", external_task_id="ext-taken-1")
+    ctx.recorder.update(row, sent_at=time.time() + 3600)
+    events = [e async for e in follow_task(provider_for("kling"), row, ctx)]
+    assert [type(e) for e in events] == [Failed] and events[-1].task_id is None
+    record = ctx.recorder.history.get(row)
+    assert record.status is Status.FAILED and record.task_id is None
 
 
 async def test_an_unresolved_task_is_checked_once_and_finished_if_done(gateways, request_, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from avatar_demo.core.status import Status
 from avatar_demo.jobs import Followers, Submitted, Succeeded
-from avatar_demo.status import Status
 from tests.helpers import job_context
 from tests.providers.test_gateways import provider_for
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from avatar_demo import providers
-from avatar_demo.errors import InputError
+from avatar_demo.core.errors import InputError
 from avatar_demo.jobs.plan import Inputs, JobInput, VoiceLimit, plan_job, voice_window
 from tests.helpers import make_tone
 
@@ -29,6 +29,16 @@ def test_the_window_is_clamped_between_two_seconds_and_the_limit(length, expecte
 def test_the_limit_is_the_smallest_of_provider_app_and_allowance(name: str, allowance, expected: float) -> None:
     limit = VoiceLimit.of(providers.spec(name), 60.0, allowance)
     assert limit.seconds == expected and (limit.reason is not None) == (expected == 15.0)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("kling", 120.0),     # Kling takes 300 s: the app's cap decides
+    ("modellix", 120.0),
+    ("cometapi", 60.0),   # the gateway's own 60 s holds under a higher app cap
+    ("fal", 60.0),
+])
+def test_a_higher_app_cap_never_lifts_a_gateways_own_limit(name: str, expected: float) -> None:
+    assert VoiceLimit.of(providers.spec(name), 120.0).seconds == expected
 
 
 def test_the_window_is_read_from_the_header(tmp_path: Path) -> None:

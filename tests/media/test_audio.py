@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.errors import InputError
+from avatar_demo.core.errors import InputError
 from avatar_demo.media.audio import MAX_AUDIO_BYTES, TARGET_LUFS, prepare_audio
 from avatar_demo.media.ffmpeg import run_ffmpeg
 from tests.helpers import facts, make_tone

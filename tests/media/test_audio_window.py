@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.errors import InputError
+from avatar_demo.core.errors import InputError
 from avatar_demo.media.audio import prepare_audio
-from tests.helpers import make_tone
 from avatar_demo.media.ffmpeg import ffmpeg_exe, read_header, run_ffmpeg
+from tests.helpers import make_tone
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR_S = 3600.0
@@ -50,7 +50,7 @@ def _prepare_logging_ffmpeg(tmp_path: Path, src: Path, start: float, max_seconds
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     code = (
         "import sys\n"
-        "from avatar_demo.errors import InputError\n"
+        "from avatar_demo.core.errors import InputError\n"
         "from avatar_demo.media.audio import prepare_audio\n"
         "try:\n"
         f"    prepare_audio({str(src)!r}, {str(tmp_path / 'out')!r}, start={start!r}, max_seconds={max_seconds!r})\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from avatar_demo.errors import InputError
+from avatar_demo.core.errors import InputError
 from avatar_demo.media.image import prepare_image
 from tests.helpers import make_image
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from avatar_demo import providers
-from avatar_demo.config import load_settings
-from avatar_demo.errors import AuthError, ConfigError, RequestRejected
-from avatar_demo.hosting import LoopbackFileServer
+from avatar_demo.app.config import load_settings
+from avatar_demo.core.errors import AuthError, ConfigError, RequestRejected
+from avatar_demo.core.status import Status
 from avatar_demo.jobs import Failed, Progress, Submitted, Succeeded
 from avatar_demo.media import prepare_media
 from avatar_demo.providers import AvatarRequest, Lookup, ProviderOptions, TextToSpeech, TtsRequest
 from avatar_demo.providers.http import ReadRetry
 from avatar_demo.simulator import simulated
-from avatar_demo.status import Status
+from avatar_demo.web.hosting import LoopbackFileServer
 from tests.helpers import facts, make_tone, run_to_end
 
 pytestmark = pytest.mark.anyio

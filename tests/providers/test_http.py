@@ -12,7 +12,7 @@ import pytest
 import stamina
 from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_retry_hooks
 
-from avatar_demo.errors import (
+from avatar_demo.core.errors import (
     AuthError,
     GatewayError,
     GatewayUnreachable,

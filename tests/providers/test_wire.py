@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from avatar_demo.errors import (
+from avatar_demo.core.errors import (
     AuthError,
     CapacityError,
     NotFound,
@@ -15,11 +15,11 @@ from avatar_demo.errors import (
     ServerError,
     UnexpectedReply,
 )
+from avatar_demo.core.status import Status
 from avatar_demo.providers.crun import crun_error, parse_crun_task
 from avatar_demo.providers.fal import fal_error, parse_fal_status
 from avatar_demo.providers.kling_family import KLING_CODES, kling_error, parse_kling_task
 from avatar_demo.providers.modellix import modellix_error, parse_modellix_task
-from avatar_demo.status import Status
 
 
 def reply(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -215,6 +215,8 @@ def test_fal_status_replies(body: dict, status: Status, message: str | None) -> 
     ("http", "body", "cls", "text"),
     [
         (401, {"detail": "Authentication is required"}, AuthError, "check FAL_KEY"),
+        (402, {"detail": "Payment required"}, QuotaError, "top up the fal.ai balance"),
+        (402, None, QuotaError, "payment required"),
         (403, {"detail": "User is locked. Reason: Exhausted balance"}, QuotaError, "top up"),
         (404, {"detail": "Request not found"}, NotFound, "Request not found"),
         (422, {"detail": [{"loc": ["body", "image_url"], "msg": "field required", "type": "missing"}]},

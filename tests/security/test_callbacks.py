@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from avatar_demo.callbacks import EARLY_BODY, EARLY_MAX, CallbackHub
+from avatar_demo.web.callbacks import EARLY_BODY, EARLY_MAX, CallbackHub
 from tests.security.wire import Stranger, dependency_ids, generate_args, raw_status
 
 

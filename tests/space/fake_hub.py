@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from avatar_demo.serving import ThreadedServer
+from avatar_demo.web.serving import ThreadedServer
 
 __all__ = ["Call", "FakeHub", "Repo", "READ_TOKEN", "WRITE_TOKEN", "git_oid"]
 

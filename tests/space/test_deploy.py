@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.serving import free_port
+from avatar_demo.web.serving import free_port
 from tests.space.conftest import FAL_VALUE, KLING_VALUE, Project, hub_env, run_deploy
 from tests.space.fake_hub import GITATTRIBUTES, READ_TOKEN, WRITE_TOKEN, FakeHub
 

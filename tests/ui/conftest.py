@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_demo.config import load_settings
-from avatar_demo.serving import free_port
+from avatar_demo.app.config import load_settings
 from avatar_demo.simulator import Faults
 from avatar_demo.ui import build_demo, launch
+from avatar_demo.web.serving import free_port
 from tests.conftest import KEYS
 
 

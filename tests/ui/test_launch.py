@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.config import load_settings
-from avatar_demo.errors import ConfigError
+from avatar_demo.app.config import load_settings
+from avatar_demo.core.errors import ConfigError
 from avatar_demo.ui import build_demo, launch, launch_options
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import stamina
 
-from .errors import DownloadError
-from .providers.http import tls_context
+from ..core.errors import DownloadError
+from ..providers.http import tls_context
 
 __all__ = ["MAX_VIDEO_BYTES", "download_video"]
 

@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
+from ..core.status import Status
 from .history import History, Record
-from .status import Status
 
 __all__ = ["Recorder", "default_journal"]
 

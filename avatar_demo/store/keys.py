@@ -14,7 +14,7 @@ import re
 import secrets
 from pathlib import Path
 
-from .errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["Keys", "stored_secret"]
 

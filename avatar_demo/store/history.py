@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .status import Status
+from ..core.status import Status
 
 __all__ = ["History", "Record"]
 

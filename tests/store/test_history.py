@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.history import History, Record
-from avatar_demo.status import Status
+from avatar_demo.core.status import Status
+from avatar_demo.store.history import History, Record
 
 
 @pytest.fixture

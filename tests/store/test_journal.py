@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from avatar_demo.errors import ConfigError
-from avatar_demo.history import History
-from avatar_demo.journal import Recorder, default_journal
-from avatar_demo.status import Status
+from avatar_demo.core.errors import ConfigError
+from avatar_demo.core.status import Status
+from avatar_demo.store.history import History
+from avatar_demo.store.journal import Recorder, default_journal
 
 
 class FullDisk(History):

@@ -1,4 +1,4 @@
-"""Publish prepared media at a URL a URL-only gateway (crun.ai) can fetch."""
+"""Publish prepared media at a URL a URL-only gateway (crun.ai, fal.ai) can fetch: the MediaHost implementations."""
 
 from __future__ import annotations
 
@@ -10,30 +10,13 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
-if TYPE_CHECKING:
-    from .config import Settings
-
-__all__ = ["MEDIA_ROUTE", "DirectoryHost", "HubDatasetHost", "LoopbackFileServer", "MediaHost", "media_host_for"]
+__all__ = ["MEDIA_ROUTE", "DirectoryHost", "HubDatasetHost", "LoopbackFileServer"]
 
 #: Where the app serves published media (see files.py).
 MEDIA_ROUTE = "/avatar-demo/media"
-
-
-@runtime_checkable
-class MediaHost(Protocol):
-    """Somewhere files can be put, in a folder per job, so that a gateway can download them."""
-
-    async def publish(self, folder: str, path: Path) -> str:
-        """Make *path* downloadable under *folder* (a random token) and return its public URL."""
-        ...
-
-    async def withdraw(self, folder: str) -> None:
-        """Remove everything published under *folder*."""
-        ...
 
 
 class DirectoryHost:
@@ -132,14 +115,3 @@ class HubDatasetHost:
                                     repo_type="dataset", commit_message="avatar-demo: media no longer needed")
         except EntryNotFoundError:
             pass
-
-
-def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
-    """Where URL-only gateways fetch media: a Hub dataset (AVATAR_HF_DATASET), else this app's own
-    route at its public address, else nowhere."""
-    if settings.hf_dataset:
-        return HubDatasetHost(settings.hf_dataset, settings.hf_token)
-    if settings.public_url:
-        base = f"{settings.public_url}{MEDIA_ROUTE}"
-        return DirectoryHost(directory, lambda folder, name: f"{base}/{folder}/{urllib.parse.quote(name)}")
-    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_demo.polling import CapacityPolicy, PollSchedule
+from avatar_demo.jobs.schedule import CapacityPolicy, PollSchedule
 
 SCHEDULE = PollSchedule(floor_s=1.0, fraction=0.1, ceiling_s=30.0, first_s=1.5)
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .status import Status
+from ..core.status import Status
 
 __all__ = ["CallbackHub", "Wakeup"]
 

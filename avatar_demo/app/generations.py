@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from . import providers
-from .errors import AvatarDemoError, GatewayError, NotAllowed
-from .jobs import Tracked
-from .jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
-from .policy import Visitor
-from .policy.house import TTS_UNITS
-from .providers.base import TextToSpeech, TtsRequest, TtsResult
+from .. import providers
+from ..core.errors import AvatarDemoError, GatewayError, NotAllowed
+from ..jobs import Tracked
+from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
+from ..policy import Visitor
+from ..policy.house import TTS_UNITS
+from ..providers.base import TextToSpeech, TtsRequest, TtsResult
 from .services import Services
 
 __all__ = ["Generations", "Started"]

@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from avatar_demo.config import load_settings
-from avatar_demo.errors import ConfigError
-from avatar_demo.hosting import MEDIA_ROUTE, DirectoryHost, HubDatasetHost, LoopbackFileServer, MediaHost, media_host_for
+from avatar_demo.app.config import load_settings
+from avatar_demo.app.services import media_host_for
+from avatar_demo.core.errors import ConfigError
+from avatar_demo.jobs import MediaHost
+from avatar_demo.web.hosting import MEDIA_ROUTE, DirectoryHost, HubDatasetHost, LoopbackFileServer
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.errors import InputError
-from avatar_demo.keys import Keys, stored_secret
+from avatar_demo.core.errors import InputError
+from avatar_demo.store.keys import Keys, stored_secret
 
 KEYS = Keys("server-secret-one", "state-secret")
 

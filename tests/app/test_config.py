@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from avatar_demo import providers
-from avatar_demo.config import load_settings
-from avatar_demo.errors import ConfigError
+from avatar_demo.app.config import load_settings
+from avatar_demo.core.errors import ConfigError
 from avatar_demo.providers.spec import Pricing, ProviderConfig, ProviderSpec
 
 

@@ -6,27 +6,30 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.routing import Route
 
-from . import providers
-from .callbacks import CallbackHub
+from .. import providers
+from ..core.errors import ConfigError
+from ..jobs import Followers, JobContext, MediaHost, Timing
+from ..jobs.plan import Inputs
+from ..policy import HousePolicy
+from ..providers import Provider, ProviderOptions
+from ..store.history import History
+from ..store.journal import Recorder, default_journal
+from ..store.keys import Keys
+from ..store.ledger import Ledger
+from ..store.storage import Storage
+from ..web.callbacks import CallbackHub
+from ..web.files import file_routes
+from ..web.hosting import MEDIA_ROUTE, DirectoryHost, HubDatasetHost
 from .config import Settings
-from .errors import ConfigError
-from .files import file_routes
-from .history import History
-from .hosting import media_host_for
-from .jobs import Followers, JobContext, Timing
-from .jobs.plan import Inputs
-from .journal import Recorder, default_journal
-from .keys import Keys
-from .policy import HousePolicy, Ledger
-from .providers import Provider, ProviderOptions
-from .storage import Storage
 
-__all__ = ["Services"]
+__all__ = ["Services", "media_host_for"]
 
 log = logging.getLogger(__name__)
 #: Gateway reads in flight at once across every follower (a restart may resume many tasks together).
@@ -35,10 +38,22 @@ READS_AT_ONCE = 16
 SWEEP_EVERY_S = 600.0
 
 
+def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
+    """Where URL-only gateways fetch media: a Hub dataset (AVATAR_HF_DATASET), else this app's own
+    route at its public address, else nowhere."""
+    if settings.hf_dataset:
+        return HubDatasetHost(settings.hf_dataset, settings.hf_token)
+    if settings.public_url:
+        base = f"{settings.public_url}{MEDIA_ROUTE}"
+        return DirectoryHost(directory, lambda folder, name: f"{base}/{folder}/{urllib.parse.quote(name)}")
+    return None
+
+
 class Services:
     """Settings, storage, history, secrets, callbacks, media hosting, the followers and the house policy."""
 
-    def __init__(self, settings: Settings, *, timing: Timing | None = None) -> None:
+    def __init__(self, settings: Settings, *, timing: Timing | None = None, media_host: MediaHost | None = None) -> None:
+        """*media_host* replaces the one the settings choose (the command line serves media on loopback)."""
         self.settings = settings
         self.storage = Storage(settings.data_dir, settings.retention)
         self.storage.ensure()
@@ -53,11 +68,12 @@ class Services:
         # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
-        self.jobs = JobContext(self.recorder, self.storage.videos, media_host_for(settings, self.storage.public),
+        host = media_host or media_host_for(settings, self.storage.public)
+        self.jobs = JobContext(self.recorder, self.storage.videos, host,
                                self.callbacks, timing or Timing(deadline_s=settings.poll_deadline_s),
                                reads=asyncio.Semaphore(READS_AT_ONCE))
         self.followers = Followers(self.jobs, self.provider)
-        self.policy = HousePolicy(settings, self.ledger)
+        self.policy = HousePolicy(settings.house, self.ledger, public=settings.public)
 
     def provider(self, name: str, user_key: str | None = None) -> Provider:
         """A provider object for one job; a bring-your-own key lives only in it."""

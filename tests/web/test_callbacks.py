@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from avatar_demo.callbacks import EARLY_MAX, CallbackHub
+from avatar_demo.core.status import Status
 from avatar_demo.jobs import Progress, Succeeded
-from avatar_demo.polling import PollSchedule
-from avatar_demo.status import Status
+from avatar_demo.jobs.schedule import PollSchedule
+from avatar_demo.web.callbacks import EARLY_MAX, CallbackHub
 from tests.helpers import run_to_end
 from tests.providers.test_gateways import provider_for
 
@@ -37,7 +37,7 @@ def test_each_task_has_its_own_unguessable_url() -> None:
 async def test_a_callback_brings_the_result_with_fewer_polls(gateways, receiver, request_, tmp_path: Path,
                                                              name: str) -> None:
     """With callbacks the follower polls when the gateway says the task ended, not on its dense schedule."""
-    from avatar_demo.hosting import LoopbackFileServer
+    from avatar_demo.web.hosting import LoopbackFileServer
 
     gateways.state.config.job_seconds = 4.0
     with LoopbackFileServer(tmp_path / "pub") as host:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.policy.ledger import EVERYONE, Ledger, Reservation, Usage, utc_day
+from avatar_demo.store.ledger import EVERYONE, Ledger, Reservation, Usage, utc_day
 
 DAY = "2025-01-02"
 LIMITS = {"max_runs": 3, "max_speech": 60, "max_units": 10.0}

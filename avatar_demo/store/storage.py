@@ -10,14 +10,23 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Retention
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
-__all__ = ["NAME", "Storage", "SweepReport", "remove_tree"]
+__all__ = ["NAME", "Retention", "Storage", "SweepReport", "remove_tree"]
 
 #: Every stored file's name: 192 random bits, never a task id, and a known suffix.
 NAME = re.compile(r"[A-Za-z0-9_-]{32}\.(mp4|jpg|mp3)")
 MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long files are kept and how much disk they may take."""
+
+    days: float = 7.0
+    max_disk_mb: float = 2048.0
+    #: Creates are refused when the data dir has less free space than this.
+    min_free_mb: float = 64.0
 
 
 @dataclass(frozen=True)
@@ -144,4 +153,3 @@ def remove_tree(folder: Path | None) -> None:
     """Delete a job's folder (quietly: it may already be gone)."""
     if folder is not None and folder.exists():
         shutil.rmtree(folder, ignore_errors=True)
-

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from avatar_demo.config import Retention
-from avatar_demo.errors import ConfigError
-from avatar_demo.storage import NAME, Storage, remove_tree
+from avatar_demo.app.config import Retention
+from avatar_demo.core.errors import ConfigError
+from avatar_demo.store.storage import NAME, Storage, remove_tree
 
 NOW = 1_700_000_000.0
 DAY = 86400.0

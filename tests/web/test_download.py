@@ -9,8 +9,8 @@ import httpx
 import pytest
 import stamina
 
-from avatar_demo.download import download_video
-from avatar_demo.errors import DownloadError
+from avatar_demo.core.errors import DownloadError
+from avatar_demo.web.download import download_video
 
 pytestmark = pytest.mark.anyio
 

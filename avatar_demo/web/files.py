@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..store.storage import Storage
 from .hosting import MEDIA_ROUTE
-from .storage import Storage
 
 __all__ = ["VIDEO_ROUTE", "file_routes", "video_url"]
 

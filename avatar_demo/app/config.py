@@ -7,48 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import providers
-from .errors import ConfigError
-from .providers.spec import ProviderConfig
+from .. import providers
+from ..core.errors import ConfigError
+from ..policy.house import HouseRules
+from ..providers.spec import ProviderConfig
+from ..store.storage import Retention
 
 __all__ = ["HouseRules", "Retention", "Settings", "load_settings"]
 
 #: Where a Space mounts a storage bucket (old persistent storage is discontinued).
 SPACE_VOLUME = Path("/data")
-
-
-@dataclass(frozen=True)
-class HouseRules:
-    """What strangers may do with the owner's key in public mode (a Space, a share link, AVATAR_PUBLIC=1)."""
-
-    #: Paid runs per visitor per UTC day on the house key.
-    free_runs: int = 3
-    #: Seconds of audio per run on the house key (longer clips are trimmed).
-    free_seconds: float = 15.0
-    #: Kling units all visitors together may spend per UTC day on the house key.
-    daily_units: float = 100.0
-    #: False: bring-your-own-key only.
-    house_key: bool = True
-    #: Only signed-in visitors may spend the house key.
-    require_login: bool = False
-    #: Only members of these Hugging Face organizations may spend the house key (empty: anyone).
-    allowed_orgs: tuple[str, ...] = ()
-    #: Jobs one visitor may have running at once.
-    max_jobs: int = 2
-    #: Megabytes one visitor may upload per hour.
-    upload_mb_per_hour: float = 300.0
-    #: How many X-Forwarded-For entries, counted from the right, were added by proxies we trust.
-    proxy_hops: int = 0
-
-
-@dataclass(frozen=True)
-class Retention:
-    """How long files are kept and how much disk they may take."""
-
-    days: float = 7.0
-    max_disk_mb: float = 2048.0
-    #: Creates are refused when the data dir has less free space than this.
-    min_free_mb: float = 64.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +61,7 @@ class Settings:
     def configured(self) -> list[str]:
         """Providers that have a key (always includes the free ones)."""
         return [name for name, config in self.providers.items() if config.configured]
+
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
     raw = env.get(name)

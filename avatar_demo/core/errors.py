@@ -4,6 +4,7 @@
     ├── ConfigError            a key or setting is missing or malformed (names the variable)
     ├── InputError             the photo, voice clip or form values were refused
     ├── NotAllowed             public mode: the visitor may not spend the house key now (says what to do)
+    ├── DiskFull               the server has no room to prepare the inputs; nothing was sent
     ├── GatewayError           the gateway answered with a refusal
     │   ├── AuthError          bad or missing key, expired token
     │   ├── QuotaError         out of credit, arrears, no access to the model
@@ -26,6 +27,7 @@ __all__ = [
     "CapacityError",
     "ConfigError",
     "DeployError",
+    "DiskFull",
     "DownloadError",
     "GatewayError",
     "GatewayUnreachable",
@@ -54,6 +56,19 @@ class InputError(AvatarDemoError):
 
 class NotAllowed(AvatarDemoError):
     """In public mode the visitor may not spend the house key now: allowance used, sign-in needed, and so on."""
+
+
+class DiskFull(AvatarDemoError):
+    """The server's disk cannot take the prepared inputs (below AVATAR_MIN_FREE_MB, or a write failed with ENOSPC).
+
+    Raised before any create, so the message can promise that nothing was sent or charged.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        extra = f" ({detail})" if detail else ""
+        super().__init__("The server's disk is full: nothing was sent and nothing was charged. Try again in a few "
+                         f"minutes; if it keeps happening, tell the app's owner{extra}")
 
 
 class GatewayError(AvatarDemoError):

@@ -1,0 +1,39 @@
+"""The child process of isolated.py: decode one photo under a memory cap and report what changed as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core.errors import InputError
+from .decode import decode_stored
+from .isolated import CHILD_MEMORY_BYTES
+from .photo_header import read_photo_header
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str]) -> int:
+    """In the child: decode, shrink and write a PNG; report the changes (or the refusal) as one JSON line."""
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
+    src, width, height, out = Path(argv[0]), int(argv[1]), int(argv[2]), Path(argv[3])
+    changes: list[str] = []
+    try:
+        image = decode_stored(src, read_photo_header(src), (width, height), changes)
+        image.save(out, "PNG", compress_level=1)
+    except InputError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 2
+    except MemoryError:
+        print(json.dumps({"error": f"{src.name} needs too much memory to decode; export it smaller, or as an "
+                                   "ordinary JPEG"}))
+        return 3
+    print(json.dumps({"changes": changes}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

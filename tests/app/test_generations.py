@@ -1,0 +1,63 @@
+"""The one start path, against the simulator over loopback: what a run costs the allowance, and the voice cap."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.app.config import load_settings
+from avatar_demo.app.generations import Generations
+from avatar_demo.app.services import Services
+from avatar_demo.jobs import Failed, Succeeded
+from avatar_demo.jobs.plan import JobInput
+from avatar_demo.policy import Visitor
+from avatar_demo.store.ledger import utc_day
+from tests.helpers import make_tone
+
+pytestmark = pytest.mark.anyio
+
+STRANGER = Visitor("ip:203.0.113.9", "203.0.113.9")
+
+
+def services(tmp_path: Path, **env: str) -> Services:
+    """The app's services on the environment the `gateways` fixture set, plus *env*."""
+    return Services(load_settings({**os.environ, "AVATAR_DATA_DIR": str(tmp_path / "data"), **env}))
+
+
+async def run(app: Services, provider: str, job: JobInput, visitor: Visitor = STRANGER, **options: object):
+    started = await Generations(app).start(visitor, provider, job, **options)
+    return [event async for event in app.followers.watch(started.tracked)]
+
+
+async def test_a_task_created_then_failed_keeps_its_run_spent(gateways, media_dir: Path, tmp_path: Path) -> None:
+    """The gateway made the task, so it may bill: the house allowance is not given back when it fails."""
+    app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
+    gateways.state.faults.failing_tasks = 1
+    events = await run(app, "kling", JobInput(image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3"))
+    assert isinstance(events[-1], Failed) and events[-1].task_id
+    assert app.ledger.usage(STRANGER.key, utc_day()).runs == 1
+
+
+async def test_a_create_refused_outright_gives_the_run_back(gateways, media_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal before any task existed charged nothing: the run is given back."""
+    monkeypatch.setenv("KLING_API_KEY", "not-a-key-the-gateway-knows")
+    monkeypatch.delenv("KLING_ACCESS_KEY")
+    monkeypatch.delenv("KLING_SECRET_KEY")
+    app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
+    events = await run(app, "kling", JobInput(image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3"))
+    assert isinstance(events[-1], Failed) and events[-1].task_id is None
+    assert app.ledger.usage(STRANGER.key, utc_day()).runs == 0
+
+
+@pytest.mark.parametrize("provider", ["fal", "cometapi"])
+async def test_the_gateways_own_voice_limit_holds_under_a_higher_app_cap(gateways, media_dir: Path, tmp_path: Path,
+                                                                         provider: str) -> None:
+    """AVATAR_MAX_AUDIO_S=120 may not send fal or CometAPI more than their 60 s: the clip is trimmed."""
+    app = services(tmp_path, AVATAR_MAX_AUDIO_S="120", AVATAR_PUBLIC_URL="")
+    clip = make_tone(tmp_path / "long.mp3", 90.0)
+    events = await run(app, provider, JobInput(image=media_dir / "portrait.jpg", audio=clip))
+    assert isinstance(events[-1], Succeeded), events[-1]
+    assert gateways.state.tasks[events[-1].task_id].audio_s == pytest.approx(60.0, abs=0.1)
