@@ -81,6 +81,7 @@ class Generations:
         self.services.settings.provider(provider).with_user_key(key).require_key()
         if spec.tts:
             self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+        self.services.storage.check_space()
         with self._preparing_for(visitor, len(variants)):
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,

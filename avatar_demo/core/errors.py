@@ -21,6 +21,9 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 __all__ = [
     "AuthError",
     "AvatarDemoError",
@@ -69,6 +72,15 @@ class DiskFull(AvatarDemoError):
         extra = f" ({detail})" if detail else ""
         super().__init__("The server's disk is full: nothing was sent and nothing was charged. Try again in a few "
                          f"minutes; if it keeps happening, tell the app's owner{extra}")
+
+    @staticmethod
+    def caused(exc: BaseException) -> bool:
+        """Whether *exc* is a write that failed for lack of space (the OS's ENOSPC or SQLite's "disk is full")."""
+        if isinstance(exc, OSError):
+            return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        if isinstance(exc, sqlite3.Error):
+            return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+        return False
 
 
 class GatewayError(AvatarDemoError):

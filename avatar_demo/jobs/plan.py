@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..core.errors import InputError
+from ..core.errors import DiskFull, InputError
 from ..media import PreparedImage, PreparedMedia, prepare_image, prepare_media
 from ..media.audio import MIN_AUDIO_S
 from ..media.ffmpeg import media_duration
@@ -139,8 +139,8 @@ class Inputs:
             return (await asyncio.shield(pending)).hold()
         future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
         self._preparing[key] = future
+        folder = self.folder / secrets.token_urlsafe(24)
         try:
-            folder = self.folder / secrets.token_urlsafe(24)
             async with self._slots:
                 if audio:
                     media = await prepare_media(image, audio, folder, start=start, max_seconds=length)
@@ -151,9 +151,14 @@ class Inputs:
             self._leases[key] = lease
             future.set_result(lease)
         except BaseException as exc:
-            future.set_exception(exc)
+            shutil.rmtree(folder, ignore_errors=True)
+            # A write that failed for lack of space is the server's problem, said plainly, not "Errno 28".
+            failure = DiskFull("the prepared inputs could not be written") if DiskFull.caused(exc) else exc
+            future.set_exception(failure)
             future.exception()  # retrieved: waiters re-raise it themselves
-            raise
+            if failure is exc:
+                raise
+            raise failure from None
         finally:
             del self._preparing[key]
         return lease.hold()
@@ -194,7 +199,7 @@ def _check_url(url: str | None) -> str | None:
         return None
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError("The callback URL must be an http:// or https:// address")
+        raise InputError("The callback URL must be an http:// or https:// address: correct it, or leave it empty")
     return url
 
 
@@ -203,7 +208,8 @@ def _external_id(value: str | None, prefix: str | None) -> str | None:
     if not value:
         return None
     if not _EXTERNAL_ID.fullmatch(value):
-        raise InputError("The external task id may use letters, digits and . _ - : (at most 64 characters)")
+        raise InputError("The external task id may use only letters, digits and . _ - : (at most 64 characters): "
+                         "correct it, or leave it empty and one is made for you")
     # Namespaced per visitor, so one visitor's id can never name another visitor's task.
     return f"{prefix}-{value}" if prefix else value
 
@@ -212,17 +218,17 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
                    external_prefix: str | None = None) -> JobPlan:
     """Validate, clamp the voice window to *limit*, prepare the media (shared through *inputs*), build the request."""
     if not job.image:
-        raise InputError("Add a portrait photo first (upload, webcam or paste).")
+        raise InputError("Add a portrait photo first: upload one, take one with the webcam, or paste one")
     audio_id = (job.audio_id or "").strip() if spec.tts else ""
     if not job.audio and not audio_id:
-        raise InputError("Add a voice clip (upload or record), or make one with text to speech.")
+        raise InputError("Add a voice clip first: upload or record one, or make one with text to speech")
     if job.mode not in ("std", "pro"):
-        raise InputError(f"Mode must be 'std' or 'pro', got {job.mode!r}")
+        raise InputError(f"The mode must be std (720p) or pro (1080p), not {job.mode!r}: choose one of them")
     callback_url = _check_url(job.callback_url)
     external_id = _external_id(job.external_task_id, external_prefix)
     start = float(job.start or 0)
     if not math.isfinite(start) or start < 0:
-        raise InputError("The start offset must be 0 s or more")
+        raise InputError("The start offset must be 0 s or more: set it to 0 to start at the beginning of the clip")
     length = limit.clamp(job.length)
     lease = await inputs.prepare(job.image, None if audio_id else job.audio, start=start, length=length)
     try:

@@ -28,8 +28,8 @@ def main(argv: Sequence[str]) -> int:
         print(json.dumps({"error": str(exc)}))
         return 2
     except MemoryError:
-        print(json.dumps({"error": f"{src.name} needs too much memory to decode; export it smaller, or as an "
-                                   "ordinary JPEG"}))
+        print(json.dumps({"error": f"The photo {src.name} needs too much memory to decode: export it at a smaller "
+                                   "size (e.g. 4000 px on the long side) or as an ordinary JPEG, and upload again"}))
         return 3
     print(json.dumps({"changes": changes}))
     return 0

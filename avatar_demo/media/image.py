@@ -60,7 +60,8 @@ def _encode_jpeg(img: Image.Image) -> bytes:
         img.save(buf, format="JPEG", quality=quality, optimize=False)
         if buf.tell() <= MAX_IMAGE_BYTES:
             return buf.getvalue()
-    raise InputError("The photo could not be compressed under the gateways' 10 MB limit")
+    raise InputError("The photo could not be compressed under the gateways' 10 MB limit: export it as a JPEG at a "
+                     "smaller size and upload again")
 
 
 def prepare_image(
@@ -73,9 +74,10 @@ def prepare_image(
     """
     src = Path(src)
     if not src.is_file():
-        raise InputError(f"Photo {src.name!r} does not exist")
+        raise InputError(f"The photo {src.name} is not on the server (it may have expired): upload it again")
     if src.stat().st_size == 0:
-        raise InputError(f"The photo {src.name} is empty (0 bytes)")
+        raise InputError(f"The photo {src.name} is empty (0 bytes): the upload may have been cut off; choose the "
+                         "file again")
     header = read_photo_header(src)
     changes: list[str] = []
     if header.animated:
@@ -93,9 +95,13 @@ def prepare_image(
     out_dir.mkdir(parents=True, exist_ok=True)
     dest = out_dir / name
     fd, tmp_name = tempfile.mkstemp(prefix=".portrait-", suffix=".jpg", dir=out_dir)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp_name, dest)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp_name, dest)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
     return PreparedImage(
         path=dest,
         width=img.width,

@@ -39,8 +39,9 @@ def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Ima
         except (IndexError, ValueError):
             report = {}
         if proc.returncode != 0 or "changes" not in report:
-            raise InputError(report.get("error") or f"{src.name} could not be decoded (it may be damaged, or too "
-                                                    "large to decode safely); export it as an ordinary JPEG")
+            raise InputError(report.get("error") or f"The photo {src.name} could not be decoded (it may be damaged, or "
+                                                    "too large to decode safely): export it as an ordinary JPEG "
+                                                    "and upload again")
         changes.extend(report["changes"])
         with Image.open(out) as decoded:
             decoded.load()

@@ -17,6 +17,8 @@ __all__ = ["MAX_PIXELS", "PhotoHeader", "damaged", "read_photo_header"]
 MAX_PIXELS = 64_000_000
 _ROTATED = (5, 6, 7, 8)
 _READABLE = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+#: What to do about a photo that is too large, as a person would do it.
+_EXPORT_SMALLER = "export it at a smaller size, e.g. 4000 px on the long side, and upload again"
 #: What Pillow and its plugins raise for files they cannot parse.
 _DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 
@@ -58,16 +60,17 @@ def damaged(name: str, detail: Exception | str) -> InputError:
     """The one refusal for a file whose decoder gave up, with the decoder's reason on the same line."""
     text = str(detail).strip()
     reason = text.splitlines()[0][:160] if text else type(detail).__name__
-    return InputError(f"{name} is truncated or damaged and cannot be read ({reason})")
+    return InputError(f"The photo {name} is truncated or damaged and cannot be read ({reason}): take or export it "
+                      "again and upload the new file")
 
 
 def _too_large(name: str, width: int | None = None, height: int | None = None) -> InputError:
     limit = MAX_PIXELS // 1_000_000
     if width is None or height is None:
-        return InputError(f"{name} is too large to open safely (over {limit} megapixels)")
+        return InputError(f"The photo {name} is too large to open safely (over {limit} megapixels): {_EXPORT_SMALLER}")
     return InputError(
-        f"{name} is too large to open safely: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
-        f"the limit is {limit}"
+        f"The photo {name} is too large to open safely: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
+        f"the limit is {limit}; {_EXPORT_SMALLER}"
     )
 
 
@@ -122,7 +125,7 @@ def read_photo_header(src: Path) -> PhotoHeader:
         except Image.DecompressionBombError:
             raise _too_large(src.name) from None
         except UnidentifiedImageError:
-            raise InputError(f"{src.name} is not an image this app can read (use {_READABLE})") from None
+            raise InputError(f"{src.name} is not a photo this app can read: upload a {_READABLE} image") from None
         except _DECODER_ERRORS as exc:
             raise damaged(src.name, exc) from None
     with img:

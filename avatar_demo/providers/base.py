@@ -55,11 +55,12 @@ class AvatarRequest:
 
     def __post_init__(self) -> None:
         if (self.audio is None) == (self.audio_id is None):
-            raise InputError("Give exactly one voice source: an audio file or a text-to-speech audio id")
+            raise InputError("Give exactly one voice source: a voice clip or a text-to-speech audio id, not both")
         if self.mode not in ("std", "pro"):
-            raise InputError(f"Mode must be 'std' or 'pro', got {self.mode!r}")
+            raise InputError(f"The mode must be std (720p) or pro (1080p), not {self.mode!r}: choose one of them")
         if len(self.prompt) > MAX_PROMPT:
-            raise InputError(f"The prompt is {len(self.prompt)} characters; the limit is {MAX_PROMPT}")
+            raise InputError(f"The prompt is {len(self.prompt)} characters and the limit is {MAX_PROMPT}: shorten it by "
+                             f"{len(self.prompt) - MAX_PROMPT}")
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ class TtsRequest:
 
     def __post_init__(self) -> None:
         if not self.text.strip():
-            raise InputError("Type the text to speak")
+            raise InputError("Type the text to speak first")
         if len(self.text) > 1000:
-            raise InputError(f"The text is {len(self.text)} characters; text-to-speech takes at most 1000")
+            raise InputError(f"The text is {len(self.text)} characters and text to speech takes at most 1000: shorten "
+                             f"it by {len(self.text) - 1000}")
         if not 0.8 <= self.voice_speed <= 2.0:
-            raise InputError(f"Voice speed must be between 0.8 and 2.0, got {self.voice_speed:g}")
+            raise InputError(f"The voice speed must be between 0.8 and 2.0, not {self.voice_speed:g}: pick a value in "
+                             "that range")
 
 
 @dataclass(frozen=True)

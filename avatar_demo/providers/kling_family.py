@@ -75,6 +75,15 @@ _HTTP_CLASSES: dict[int, type[GatewayError]] = {
     404: NotFound,
     422: RequestRejected,
 }
+#: What to do about a refusal that came without a business code of Kling's (an envelope, or a bare HTTP status).
+_HINTS: dict[type[GatewayError], str] = {
+    AuthError: "check the API key",
+    RequestRejected: "check the photo, the voice and the prompt",
+}
+
+
+def _refusal(cls: type[GatewayError], label: str, message: str, response: httpx.Response, **extra: object) -> GatewayError:
+    return cls(label, message, status_code=response.status_code, hint=_HINTS.get(cls), **extra)  # type: ignore[arg-type]
 
 
 def _from_code(label: str, response: httpx.Response, code: int, detail: str, request_id: str | None) -> GatewayError:
@@ -101,9 +110,9 @@ def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError
             # CometAPI's own envelope: {"error": {"message", "type", "code"}}.
             message = str(envelope.get("message") or "request refused")
             if response.status_code >= 500 and envelope.get("code") == "invalid_request":
-                return RequestRejected(label, message, status_code=response.status_code)
+                return _refusal(RequestRejected, label, message, response)
             cls = _HTTP_CLASSES.get(response.status_code)
-            return cls(label, message, status_code=response.status_code) if cls else status_error(label, response, message)
+            return _refusal(cls, label, message, response) if cls else status_error(label, response, message)
         inner = body.get("data")
         if isinstance(inner, dict) and isinstance(inner.get("data"), dict) and "code" in inner["data"]:
             # CometAPI wraps upstream Kling errors: {"message", "data": {"data": {code, message}}}.
@@ -118,11 +127,11 @@ def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError
             cls = _HTTP_CLASSES.get(response.status_code, UnexpectedReply)
             if response.status_code == 429 or response.status_code >= 500:
                 return status_error(label, response, detail or None)
-            return cls(label, detail or "request refused", status_code=response.status_code, code=code)
+            return _refusal(cls, label, detail or "request refused", response, code=code)
     if not response.is_success:
         cls = _HTTP_CLASSES.get(response.status_code)
         if cls:
-            return cls(label, f"HTTP {response.status_code}", status_code=response.status_code)
+            return _refusal(cls, label, f"HTTP {response.status_code}", response)
         return status_error(label, response)
     return None
 

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, DiskFull
 from ..core.status import Status
 from .history import History, Record
 
@@ -44,6 +44,8 @@ class Recorder:
         try:
             self.history.check_writable()
         except sqlite3.Error as exc:
+            if DiskFull.caused(exc):
+                raise DiskFull("the history cannot be written") from None
             raise ConfigError(f"The history cannot be written ({exc}); nothing was sent. Check AVATAR_DATA_DIR") from None
         if self.pending:
             raise ConfigError("Earlier results are still waiting to be recorded; nothing was sent. "
@@ -54,6 +56,8 @@ class Recorder:
         try:
             return self.history.begin(provider, **fields)
         except sqlite3.Error as exc:
+            if DiskFull.caused(exc):
+                raise DiskFull("the history cannot be written") from None
             raise ConfigError(f"The history cannot be written ({exc}); nothing was sent. Check AVATAR_DATA_DIR") from None
 
     def update(self, row: int, **fields: Any) -> bool:

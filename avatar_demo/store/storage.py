@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, DiskFull
 
 __all__ = ["NAME", "Retention", "Storage", "SweepReport", "remove_tree"]
 
@@ -88,17 +88,15 @@ class Storage:
         return path if path.is_file() else None
 
     def check_space(self) -> None:
-        """Refuse (ConfigError naming AVATAR_DATA_DIR) when the data dir is nearly full."""
+        """Refuse (DiskFull, before anything is prepared or sent) when the data dir is nearly full."""
         try:
             free = shutil.disk_usage(self.root).free
         except OSError as exc:
             raise ConfigError(f"The data folder {self.root} cannot be read ({exc.strerror or exc}); "
                               "check AVATAR_DATA_DIR") from None
         if free < self.retention.min_free_mb * MB:
-            raise ConfigError(
-                f"The data folder has only {free / MB:.0f} MB free; nothing was sent. Free some space in "
-                "AVATAR_DATA_DIR (or lower AVATAR_RETENTION_DAYS / AVATAR_MAX_DISK_MB)"
-            )
+            raise DiskFull(f"the data folder has {free / MB:.0f} MB free, AVATAR_MIN_FREE_MB asks for "
+                           f"{self.retention.min_free_mb:g}")
 
     def sweep(self, *, busy_jobs: Collection[Path] = (), now: float | None = None) -> SweepReport:
         """Delete expired files, then the oldest until the cap holds, and job folders nothing uses.

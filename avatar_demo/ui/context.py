@@ -11,10 +11,10 @@ import gradio as gr
 
 from ..app.generations import Generations
 from ..app.services import Services
-from ..core.errors import AvatarDemoError, ConfigError, GatewayError, InputError, NotAllowed
+from ..core.errors import AvatarDemoError, ConfigError, DiskFull, GatewayError, InputError, NotAllowed
 from ..policy import Visitor, identify
 
-__all__ = ["Outputs", "UIContext", "refusal", "scrub"]
+__all__ = ["Outputs", "UIContext", "as_refusal", "refusal", "scrub"]
 
 log = logging.getLogger("avatar_demo")
 
@@ -28,12 +28,24 @@ def refusal(exc: AvatarDemoError | str, key: str | None = None, *, title: str | 
     """The gr.Error a user sees for one of our errors: one log line, never a traceback, never a key."""
     if title is None:
         title = ("Input refused" if isinstance(exc, InputError) else "Not available" if isinstance(exc, NotAllowed)
+                 else "Server full" if isinstance(exc, DiskFull)
                  else "Not configured" if isinstance(exc, ConfigError) else "Gateway refused"
                  if isinstance(exc, GatewayError) else "Generation failed")
     message = scrub(str(exc), key)
     log.info("%s: %s", title, message)
     # A refusal is not a bug: Gradio would print a traceback for it unless told not to.
     return gr.Error(message, title=title, print_exception=False)
+
+
+def as_refusal(exc: BaseException, key: str | None = None) -> AvatarDemoError:
+    """Any exception as one of ours: a bug is logged with its traceback, the person reads a plain sentence."""
+    if isinstance(exc, AvatarDemoError):
+        return exc
+    if DiskFull.caused(exc):
+        return DiskFull()
+    log.error("unexpected error: %s", scrub(f"{type(exc).__name__}: {exc}", key), exc_info=exc)
+    return AvatarDemoError("Something went wrong on the server before anything was sent, so nothing was charged. "
+                           "Try again; if it happens again, tell the app's owner")
 
 
 @dataclass

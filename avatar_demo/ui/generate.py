@@ -16,7 +16,7 @@ from ..jobs import Failed, Progress, Submitted, Succeeded, Unresolved
 from ..jobs.plan import JobInput, VoiceLimit, voice_window
 from ..media import prepare_image
 from ..providers.base import MAX_PROMPT
-from .context import Outputs, UIContext, refusal, scrub
+from .context import Outputs, UIContext, as_refusal, refusal, scrub
 from .present import changes_markdown, history_html, refusal_markdown, status_markdown
 
 __all__ = ["GenerateHandlers"]
@@ -67,8 +67,8 @@ class GenerateHandlers:
         try:
             with tempfile.TemporaryDirectory(prefix="photo-check-") as folder:
                 prepared = await asyncio.to_thread(prepare_image, image, folder)
-        except AvatarDemoError as exc:
-            return refusal_markdown(str(exc))
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the page says it in words
+            return refusal_markdown(str(as_refusal(exc)))
         notes = [f"Photo ready: {prepared.width}×{prepared.height}"] + list(prepared.changes)
         notes += [f"**Check before you pay:** {w}" for w in getattr(prepared, "warnings", [])]
         return " · ".join(notes)
@@ -98,9 +98,10 @@ class GenerateHandlers:
                          start=float(start or 0), length=length, watermark=bool(watermark),
                          callback_url=callback_url, external_task_id=external_task_id),
                 user_key=key, owner=browser)
-        except AvatarDemoError as exc:
-            yield view({self.status: refusal_markdown(scrub(str(exc), key))})
-            raise refusal(exc, key) from None
+        except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
+            failure = as_refusal(exc, key)
+            yield view({self.status: refusal_markdown(scrub(str(failure), key))})
+            raise refusal(failure, key) from None
         plan, tracked = started.plan, started.tracked
         estimate = plan.estimate
         current = {"row": tracked.row, "provider": name}

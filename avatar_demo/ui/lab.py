@@ -12,7 +12,7 @@ from .. import providers
 from ..core.errors import AvatarDemoError, InputError
 from ..jobs import Failed, Progress, Succeeded, Unresolved
 from ..jobs.plan import JobInput, voice_window
-from .context import Outputs, UIContext, refusal, scrub
+from .context import Outputs, UIContext, as_refusal, refusal, scrub
 from .generate import GenerateHandlers
 from .present import total_cost
 
@@ -64,15 +64,17 @@ class LabHandlers:
         view = Outputs([self.status, self.gallery], {self.status: "Preparing the inputs once…", self.gallery: []})
         try:
             if len(runs) > MAX_LAB_VARIANTS:
-                raise InputError(f"{len(runs)} variants; the lab runs at most {MAX_LAB_VARIANTS} at once")
+                raise InputError(f"That is {len(runs)} variants and the lab runs at most {MAX_LAB_VARIANTS} at once: "
+                                 "remove some prompts or modes")
             yield view()
             started = await self.ui.generations.start_variants(
                 self.ui.visitor(request, profile), name,
                 JobInput(image=image, audio=audio, start=float(start or 0), length=length), runs,
                 user_key=key, owner=self.ui.owner(owner))
-        except AvatarDemoError as exc:
-            yield view({self.status: scrub(str(exc), key)})
-            raise refusal(exc, key) from None
+        except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
+            failure = as_refusal(exc, key)
+            yield view({self.status: scrub(str(failure), key)})
+            raise refusal(failure, key) from None
         states = ["waiting"] * len(started)
         videos: list[tuple[str, str] | None] = [None] * len(started)
         plan = self._plan_line(started)

@@ -11,11 +11,10 @@ from typing import Any
 import gradio as gr
 
 from .. import providers
-from ..core.errors import AvatarDemoError
 from ..jobs import Failed, Succeeded, Unresolved
 from ..jobs.plan import JobInput
 from .components import PhotoInput
-from .context import UIContext, refusal, scrub
+from .context import UIContext, as_refusal, refusal, scrub
 
 __all__ = ["TOOL", "McpTool", "expose_only"]
 
@@ -63,8 +62,8 @@ class McpTool:
             started = await self.ui.generations.start(
                 self.ui.visitor(request), provider or self.ui.settings.default_provider,
                 JobInput(image=image, audio=audio, prompt=prompt or "", mode=mode or "std"), user_key=key)
-        except AvatarDemoError as exc:
-            raise refusal(exc, key) from None
+        except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
+            raise refusal(as_refusal(exc, key), key) from None
         async for event in self.ui.services.followers.watch(started.tracked):
             if isinstance(event, Succeeded):
                 return str(event.video_path)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,11 +13,12 @@ import pytest
 from avatar_demo.app.config import load_settings
 from avatar_demo.app.generations import Generations
 from avatar_demo.app.services import Services
+from avatar_demo.core.errors import DiskFull
 from avatar_demo.jobs import Failed, Succeeded
 from avatar_demo.jobs.plan import JobInput
 from avatar_demo.policy import Visitor
 from avatar_demo.store.ledger import utc_day
-from tests.helpers import make_tone
+from tests.helpers import make_image, make_tone
 
 pytestmark = pytest.mark.anyio
 
@@ -61,3 +65,48 @@ async def test_the_gateways_own_voice_limit_holds_under_a_higher_app_cap(gateway
     events = await run(app, provider, JobInput(image=media_dir / "portrait.jpg", audio=clip))
     assert isinstance(events[-1], Succeeded), events[-1]
     assert gateways.state.tasks[events[-1].task_id].audio_s == pytest.approx(60.0, abs=0.1)
+
+
+async def test_too_little_free_space_refuses_before_anything_is_prepared(gateways, media_dir: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below AVATAR_MIN_FREE_MB: a readable refusal, no preparation, no row, no create."""
+    app = services(tmp_path, AVATAR_MIN_FREE_MB="64")
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10 << 30, 10 << 30, 5 << 20))
+    before = sum(gateways.state.creates.values())
+    with pytest.raises(DiskFull, match="disk is full: nothing was sent and nothing was charged"):
+        await Generations(app).start(STRANGER, "kling", JobInput(image=media_dir / "portrait.jpg",
+                                                                 audio=media_dir / "speech.mp3"))
+    assert sum(gateways.state.creates.values()) == before
+    assert app.history.all() == [] and list(app.storage.jobs.iterdir()) == []
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 1 MB tmpfs for the data dir: real ENOSPC from real writes (needs root; skipped where mounting is refused)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_a_disk_that_fills_up_while_preparing_is_a_readable_refusal(gateways, media_dir: Path, tmp_path: Path,
+                                                                          tiny_disk: Path) -> None:
+    """The free-space check passes, then the prepared photo's write hits ENOSPC: DiskFull, nothing left, no create."""
+    app = Services(load_settings({**os.environ, "AVATAR_DATA_DIR": str(tiny_disk), "AVATAR_MIN_FREE_MB": "0"}))
+    filler = tiny_disk / "filler"
+    with filler.open("wb") as fh:  # leave a few KB: less than any prepared photo needs
+        try:
+            fh.write(bytes(shutil.disk_usage(tiny_disk).free - 8192))
+        except OSError:
+            pass
+    before = sum(gateways.state.creates.values())
+    photo = make_image(tmp_path / "big.png", (1600, 1600), format="PNG")
+    with pytest.raises(DiskFull, match="nothing was charged"):
+        await Generations(app).start(STRANGER, "kling", JobInput(image=photo, audio=media_dir / "speech.mp3"))
+    assert sum(gateways.state.creates.values()) == before
+    assert list(app.storage.jobs.iterdir()) == []

@@ -74,7 +74,7 @@ async def test_an_audio_id_is_used_only_where_text_to_speech_exists(media_dir: P
 @pytest.mark.parametrize(("job", "message"), [
     (JobInput(image=None, audio="x"), "Add a portrait photo"),
     (JobInput(image="p.jpg", audio=None), "Add a voice clip"),
-    (JobInput(image="p.jpg", audio="x", mode="ultra"), "Mode must be"),
+    (JobInput(image="p.jpg", audio="x", mode="ultra"), "mode must be std"),
     (JobInput(image="p.jpg", audio="x", callback_url="file:///etc/passwd"), "http:// or https://"),
     (JobInput(image="p.jpg", audio="x", callback_url="javascript:alert(1)"), "http:// or https://"),
     (JobInput(image="p.jpg", audio="x", external_task_id="../../etc"), "external task id"),

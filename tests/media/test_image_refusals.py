@@ -57,14 +57,16 @@ def _small_bomb(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("name", "make", "message"),
     [
-        ("empty.png", _written(b""), "is empty (0 bytes)"),
-        ("notes.jpg", _written(b"not a picture, just some text\n" * 20), "is not an image this app can read"),
+        ("empty.png", _written(b""), ("is empty (0 bytes)", "choose the file again")),
+        ("notes.jpg", _written(b"not a picture, just some text\n" * 20),
+         ("is not a photo this app can read", "upload a JPEG, PNG")),
         ("drawing.svg", _written(b'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="900"/>'),
-         "is not an image this app can read"),
-        ("cut600.jpg", _cut(600), "is truncated or damaged and cannot be read"),
-        ("half.jpg", _cut(None), "is truncated or damaged and cannot be read"),
-        ("bomb.png", _palette_bomb, "is too large to open safely"),
-        ("bomb1bit.png", _small_bomb, "is too large to open safely: 10000×10000 is 100 megapixels, the limit is 64"),
+         ("is not a photo this app can read", "upload a JPEG, PNG")),
+        ("cut600.jpg", _cut(600), ("is truncated or damaged and cannot be read", "take or export it again")),
+        ("half.jpg", _cut(None), ("is truncated or damaged and cannot be read", "take or export it again")),
+        ("bomb.png", _palette_bomb, ("is too large to open safely", "4000 px on the long side")),
+        ("bomb1bit.png", _small_bomb, ("is too large to open safely: 10000×10000 is 100 megapixels, the limit is 64",
+                                       "export it at a smaller size")),
     ],
     ids=["empty", "not-an-image", "svg", "truncated-600-bytes", "truncated-half", "palette-bomb", "1bit-bomb"],
 )
@@ -75,7 +77,8 @@ def test_bad_photos_are_refused_with_one_clear_line(tmp_path: Path, name, make, 
     with pytest.raises(InputError) as caught:
         prepare_image(src, out_dir)
     text = str(caught.value)
-    assert message in text
+    what, what_to_do = message
+    assert what in text and what_to_do in text
     assert src.name in text
     assert "\n" not in text
     assert not out_dir.exists()
@@ -83,7 +86,7 @@ def test_bad_photos_are_refused_with_one_clear_line(tmp_path: Path, name, make, 
 
 def test_missing_photo_is_refused(tmp_path: Path) -> None:
     """A path that is not there says so."""
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="is not on the server .*upload it again"):
         prepare_image(tmp_path / "nope.jpg", tmp_path / "out")
 
 

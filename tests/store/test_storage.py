@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from avatar_demo.app.config import Retention
-from avatar_demo.core.errors import ConfigError
+from avatar_demo.core.errors import ConfigError, DiskFull
 from avatar_demo.store.storage import NAME, Storage, remove_tree
 
 NOW = 1_700_000_000.0
@@ -66,13 +66,13 @@ def test_check_space_passes_when_enough_is_free(tmp_path: Path) -> None:
 
 
 def test_check_space_refuses_a_nearly_full_disk(tmp_path: Path) -> None:
-    """Less free space than min_free_mb (in megabytes) is a ConfigError that names AVATAR_DATA_DIR."""
+    """Less free space than min_free_mb (in megabytes) is DiskFull: nothing sent, the figures for the owner."""
     root = tmp_path / "data"
     root.mkdir()
     full = storage(root, min_free_mb=free_mb(root) * 2)
-    with pytest.raises(ConfigError, match="AVATAR_DATA_DIR") as caught:
+    with pytest.raises(DiskFull, match="AVATAR_MIN_FREE_MB") as caught:
         full.check_space()
-    assert "nothing was sent" in str(caught.value)
+    assert "nothing was sent and nothing was charged" in str(caught.value)
 
 
 def test_check_space_of_a_missing_folder_names_avatar_data_dir(tmp_path: Path) -> None:
