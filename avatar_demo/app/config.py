@@ -49,6 +49,8 @@ class Settings:
     state_secret: str | None = field(default=None, repr=False)
     #: Signs callback URLs and browser ids; never leaves the server.
     server_secret: str | None = field(default=None, repr=False)
+    #: The largest export zip in public mode, in megabytes.
+    export_max_mb: float = 500.0
     hf_dataset: str | None = None
     hf_token: str | None = field(default=None, repr=False)
 
@@ -164,6 +166,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, space_volume: Path | 
         "oauth": bool(space_id and env.get("SYSTEM") == "spaces" and env.get("OAUTH_CLIENT_ID")),
         "state_secret": env.get("AVATAR_STATE_SECRET") or None,
         "server_secret": env.get("AVATAR_SERVER_SECRET") or None,
+        "export_max_mb": _number(env, "AVATAR_EXPORT_MAX_MB", 500.0, low=0.01, high=1e6),
         "hf_dataset": env.get("AVATAR_HF_DATASET") or None,
         "hf_token": env.get("HF_TOKEN") or None,
     }

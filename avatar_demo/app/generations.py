@@ -6,6 +6,7 @@ voice cap, external-id namespacing and the clean-up of inputs hold for each of t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
@@ -13,15 +14,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import providers
-from ..core.errors import AvatarDemoError, GatewayError, NotAllowed
+from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
 from ..jobs import Tracked
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
 from ..providers.base import TextToSpeech, TtsRequest, TtsResult
+from ..store.history import RunFacts
 from .services import Services
 
-__all__ = ["Generations", "Started"]
+__all__ = ["Generations", "Origin", "Started"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A re-run's parent and what was changed from it: {"prompt": [old, new], "mode": [...], "gateway": [...]}."""
+
+    parent: int
+    tweak: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -66,15 +76,19 @@ class Generations:
         return "v" + hashlib.sha256(visitor.key.encode()).hexdigest()[:10]
 
     async def start(self, visitor: Visitor, provider: str, job: JobInput, *, user_key: str | None = None,
-                    owner: str | None = None) -> Started:
+                    owner: str | None = None, origin: Origin | None = None) -> Started:
         """Plan and start one job; raises AvatarDemoError (InputError, NotAllowed, ConfigError…) when refused."""
         started = await self.start_variants(visitor, provider, job, [(job.prompt, job.mode)], user_key=user_key,
-                                            owner=owner)
+                                            owner=owner, origin=origin)
         return started[0]
 
     async def start_variants(self, visitor: Visitor, provider: str, job: JobInput, variants: list[tuple[str, str]],
-                             *, user_key: str | None = None, owner: str | None = None) -> list[Started]:
-        """The same photo and voice with several (prompt, mode) pairs: prepared once, each variant a job."""
+                             *, user_key: str | None = None, owner: str | None = None, batch: str | None = None,
+                             origin: Origin | None = None) -> list[Started]:
+        """The same photo and voice with several (prompt, mode) pairs: prepared once, each variant a job.
+
+        The prepared inputs are kept (once per distinct content) so that any of these runs can be re-run later.
+        """
         spec = providers.spec(provider)
         key = (user_key or "").strip() or None
         permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
@@ -86,8 +100,16 @@ class Generations:
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,
                                   external_prefix=self._prefix(visitor))
+        plans: list[JobPlan] = []
         try:
             plans = [base.variant(prompt, mode) for prompt, mode in variants]
+            kept = await asyncio.to_thread(self._keep, base)
+        except BaseException as exc:
+            for plan in plans:
+                plan.lease.release()
+            if DiskFull.caused(exc):
+                raise DiskFull("the inputs could not be kept") from None
+            raise
         finally:
             base.lease.release()
         try:
@@ -105,6 +127,11 @@ class Generations:
             try:
                 tracked = self.services.followers.start(
                     gateway, plan.request, owner=owner, visitor=visitor.key, changes=plan.changes, byo_key=bool(key),
+                    facts=RunFacts(batch=batch, parent=origin.parent if origin else None,
+                                   tweak=origin.tweak if origin else None, image_ref=kept[0], audio_ref=kept[1],
+                                   audio_id=plan.request.audio_id, seconds=plan.seconds,
+                                   estimate=plan.estimate.amount if plan.estimate else None,
+                                   currency=plan.estimate.currency if plan.estimate else None),
                     on_created=plan.lease.release,
                     on_end=lambda ending, r=reservation: self.policy.settle(r, ending))
             except AvatarDemoError:
@@ -115,6 +142,12 @@ class Generations:
                 raise
             started.append(Started(plan, tracked))
         return started
+
+    def _keep(self, plan: JobPlan) -> tuple[str, str | None]:
+        """Keep the prepared photo and voice for re-runs; returns their names in the input store."""
+        store = self.services.kept
+        media = plan.lease.media
+        return store.keep(plan.lease.image.path), store.keep(media.audio.path) if media is not None else None
 
     async def speak(self, visitor: Visitor, provider: str, request: TtsRequest, *,
                     user_key: str | None = None) -> TtsResult:

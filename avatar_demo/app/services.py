@@ -20,6 +20,7 @@ from ..jobs.plan import Inputs
 from ..policy import HousePolicy
 from ..providers import Provider, ProviderOptions
 from ..store.history import History
+from ..store.inputs import InputStore
 from ..store.journal import Recorder, default_journal
 from ..store.keys import Keys
 from ..store.ledger import Ledger
@@ -68,6 +69,8 @@ class Services:
         # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
+        #: Prepared inputs kept for re-runs, one copy per distinct content.
+        self.kept = InputStore(self.storage.inputs)
         host = media_host or media_host_for(settings, self.storage.public)
         self.jobs = JobContext(self.recorder, self.storage.videos, host,
                                self.callbacks, timing or Timing(deadline_s=settings.poll_deadline_s),

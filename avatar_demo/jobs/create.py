@@ -27,6 +27,7 @@ from ..core.errors import (
 )
 from ..core.status import Status
 from ..providers.base import AvatarRequest, Lookup, Provider, TaskState
+from ..store.history import RunFacts
 from .context import JobContext, new_external_id
 from .events import Event, Failed, Progress, Submitted, Succeeded
 from .follow import Follower, older_than_sent
@@ -200,8 +201,10 @@ class _NewJob(Follower):
 
 
 def begin_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
-              changes: list[str] | None = None, byo_key: bool = False) -> tuple[int, AvatarRequest]:
-    """Check the history takes writes, record the job, and complete its request (external id, callback URL).
+              changes: list[str] | None = None, byo_key: bool = False,
+              facts: RunFacts | None = None) -> tuple[int, AvatarRequest]:
+    """Check the history takes writes, record the job (with *facts*: batch, parent, kept inputs, estimate), and
+    complete its request (external id, callback URL).
 
     Raises ConfigError (nothing is sent) when the data dir cannot record it.
     """
@@ -209,7 +212,8 @@ def begin_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, ow
         request = replace(request, external_task_id=new_external_id())
     ctx.recorder.ready()
     row = ctx.recorder.begin(provider.spec.name, owner=owner, prompt=request.prompt, mode=request.mode,
-                             external_task_id=request.external_task_id, changes=changes, byo_key=byo_key)
+                             external_task_id=request.external_task_id, changes=changes, byo_key=byo_key,
+                             facts=facts)
     callback = ctx.callbacks.url_for(row) if ctx.callbacks is not None and provider.spec.callbacks else None
     if callback and not request.callback_url:
         request = replace(request, callback_url=callback)

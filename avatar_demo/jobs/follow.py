@@ -43,10 +43,16 @@ class Follower:
         self.stop = stop or asyncio.Event()
         self.wake: Wakeup | None = None
         self.started = ctx.timing.clock()
+        #: When the job began, in wall-clock seconds (a resumed task began before this process did).
+        self.began_at = time.time()
 
     def elapsed(self) -> float:
         """Seconds since this follow (or job) began."""
         return self.ctx.timing.clock() - self.started
+
+    def run_time(self) -> float:
+        """Seconds the whole run took so far, from its start to now, across restarts."""
+        return round(max(0.0, time.time() - self.began_at), 1)
 
     def record(self, **fields: object) -> bool:
         """Write to this task's history row; False when the write is held in memory and the journal."""
@@ -168,14 +174,14 @@ class Follower:
         """
         if state.status is Status.FAILED:
             reason = f"{self.label}: task {task_id} failed: {state.message or 'the gateway gave no reason'}"
-            self.record(status=Status.FAILED, message=reason, units=state.charged)
+            self.record(status=Status.FAILED, message=reason, units=state.charged, elapsed_s=self.run_time())
             return Failed(reason, task_id)
         assert state.video_url is not None  # each parser guarantees it
         path = await download_video(state.video_url, self.ctx.new_video(), local=self.spec.in_process)
         pricing = self.spec.pricing
         charged = pricing.charged(state.charged) if pricing and state.charged is not None else None
         self.record(status=Status.DONE, video_path=path.name, duration_s=state.duration_s,
-                    units=state.charged, message=None)
+                    units=state.charged, message=None, elapsed_s=self.run_time())
         return Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
 
     async def hear_task(self, created_at: float) -> TaskState | None:
@@ -227,6 +233,7 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
     if record is None:
         raise KeyError(row)
     job = Follower(ctx, provider, row, stop)
+    job.began_at = record.sent_at or record.created_at
     task_id = record.task_id
     # Age as the gateway sees it, so the schedule and the deadline carry on where they were.
     created = ctx.timing.clock() - max(0.0, time.time() - (record.sent_at or record.created_at))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..core.errors import AvatarDemoError
 from ..core.status import Status
 from ..providers.base import AvatarRequest, Cancellable, Provider
-from ..store.history import Record
+from ..store.history import Record, RunFacts
 from .context import JobContext
 from .create import begin_job, run_job
 from .events import Ending, Event, Failed, Submitted, Succeeded, Unresolved
@@ -61,14 +61,15 @@ class Followers:
 
     def start(self, provider: Provider, request: AvatarRequest, *, owner: str | None = None,
               visitor: str | None = None, changes: list[str] | None = None, byo_key: bool = False,
-              on_created: Callable[[], None] | None = None,
+              facts: RunFacts | None = None, on_created: Callable[[], None] | None = None,
               on_end: Callable[[Ending], None] | None = None) -> Tracked:
         """Record the job and follow it in the background; raises ConfigError (nothing sent) if it cannot be recorded.
 
         *on_created* runs once the create phase is over (its inputs are no longer needed); *on_end*
         with the job's last event.
         """
-        row, request = begin_job(provider, request, self.ctx, owner=owner, changes=changes, byo_key=byo_key)
+        row, request = begin_job(provider, request, self.ctx, owner=owner, changes=changes, byo_key=byo_key,
+                                 facts=facts)
         tracked = Tracked(row, provider, owner, visitor)
         events = run_job(provider, request, self.ctx, stop=tracked.stop, row=row)
         self._launch(tracked, events, on_created, on_end)

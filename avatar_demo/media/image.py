@@ -89,7 +89,11 @@ def prepare_image(
     photo = flatten_onto_white(photo, changes)
     warning = flat_colour_warning(photo)
     img = _compose(photo, layout)
-    data = _encode_jpeg(img)
+    # A plain JPEG that needs nothing is sent as it came: re-encoding would only lose detail, and a re-run of a kept
+    # input stays byte-identical (so it is kept once). Metadata (a camera's GPS position) is always stripped.
+    untouched = (header.format == "JPEG" and header.mode == "RGB" and not header.metadata and not changes
+                 and not layout.changes and img.size == header.size and src.stat().st_size <= MAX_IMAGE_BYTES)
+    data = src.read_bytes() if untouched else _encode_jpeg(img)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,8 @@ class PhotoHeader:
     icc_profile: bytes | None
     #: 16 for 16-bit PNG and TIFF data (Pillow may still call the mode "RGB"), else 8.
     bits_per_sample: int = 8
+    #: EXIF, XMP, comments or Photoshop blocks: a camera's location and serial number may be among them.
+    metadata: bool = False
 
     @property
     def size(self) -> tuple[int, int]:
@@ -150,4 +152,5 @@ def read_photo_header(src: Path) -> PhotoHeader:
             interlaced=bool(info.get("progressive") or info.get("progression") or info.get("interlace")),
             icc_profile=info.get("icc_profile") or None,
             bits_per_sample=_bits_per_sample(img),
+            metadata=any(info.get(k) for k in ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")),
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.status import Status
 
-__all__ = ["History", "Record"]
+__all__ = ["History", "Record", "RunFacts"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -40,8 +40,42 @@ _ADDED = {
     "sent_at": "REAL",
     "media_token": "TEXT",
     "byo_key": "INTEGER NOT NULL DEFAULT 0",
+    # The workbench (0.3): where a run came from, what it was made of, and the person's verdict.
+    "batch": "TEXT",
+    "parent": "INTEGER",
+    "tweak": "TEXT",
+    "image_ref": "TEXT",
+    "audio_ref": "TEXT",
+    "audio_id": "TEXT",
+    "seconds": "REAL",
+    "estimate": "REAL",
+    "currency": "TEXT",
+    "elapsed_s": "REAL",
+    "rating": "INTEGER",
+    "note": "TEXT",
 }
-_FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token"}
+_FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token", "elapsed_s"}
+#: A LIKE pattern's own wildcards, escaped so a search for "50%" finds "50%".
+_LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run is made of and where it came from, fixed when it begins."""
+
+    #: The prompt lab batch it belongs to.
+    batch: str | None = None
+    #: The run it re-runs, and what changed: {"prompt": [old, new], ...}.
+    parent: int | None = None
+    tweak: dict[str, list[str]] | None = None
+    #: The kept prepared photo and voice (InputStore names), or the text-to-speech audio id used instead.
+    image_ref: str | None = None
+    audio_ref: str | None = None
+    audio_id: str | None = None
+    #: Seconds of voice sent, and the estimated cost in the gateway's own currency.
+    seconds: float | None = None
+    estimate: float | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +105,20 @@ class Record:
     media_token: str | None = None
     #: Started with a visitor's own key, which is never stored: it cannot be followed after a restart.
     byo_key: bool = False
+    batch: str | None = None
+    parent: int | None = None
+    tweak: dict[str, list[str]] | None = None
+    image_ref: str | None = None
+    audio_ref: str | None = None
+    audio_id: str | None = None
+    seconds: float | None = None
+    estimate: float | None = None
+    currency: str | None = None
+    #: Seconds from start to the end of the run (the video downloaded, or the failure known).
+    elapsed_s: float | None = None
+    #: The person's verdict: 1-5 (None when unrated) and a short note.
+    rating: int | None = None
+    note: str | None = None
 
 
 class History:
@@ -102,14 +150,18 @@ class History:
             self._db.execute("ROLLBACK")
 
     def begin(self, provider: str, *, owner: str | None, prompt: str, mode: str, external_task_id: str | None,
-              changes: list[str] | None = None, byo_key: bool = False) -> int:
+              changes: list[str] | None = None, byo_key: bool = False, facts: RunFacts | None = None) -> int:
         """Record a create about to be sent; returns the row id."""
         now = time.time()
+        facts = facts or RunFacts()
         return self._write(
             "INSERT INTO tasks (owner, provider, external_task_id, status, prompt, mode, created_at, updated_at,"
-            " changes, byo_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " changes, byo_key, batch, parent, tweak, image_ref, audio_ref, audio_id, seconds, estimate, currency)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (owner, provider, external_task_id, Status.SUBMITTING.value, prompt, mode, now, now,
-             json.dumps(changes or []), int(byo_key)),
+             json.dumps(changes or []), int(byo_key), facts.batch, facts.parent,
+             json.dumps(facts.tweak) if facts.tweak is not None else None, facts.image_ref, facts.audio_ref,
+             facts.audio_id, facts.seconds, facts.estimate, facts.currency),
         )
 
     def update(self, row: int, **fields: Any) -> None:
@@ -131,6 +183,7 @@ class History:
             data["status"] = Status.parse(data["status"])
             data["changes"] = json.loads(data["changes"] or "[]")
             data["byo_key"] = bool(data["byo_key"])
+            data["tweak"] = json.loads(data["tweak"]) if data["tweak"] else None
             records.append(Record(**data))
         return records
 
@@ -139,9 +192,39 @@ class History:
         found = self._rows("SELECT * FROM tasks WHERE id = ?", (row,))
         return found[0] if found else None
 
-    def for_owner(self, owner: str, limit: int = 50) -> list[Record]:
-        """The newest tasks one browser started."""
-        return self._rows("SELECT * FROM tasks WHERE owner = ? ORDER BY id DESC LIMIT ?", (owner, limit))
+    def owned(self, owner: str | None, row: int) -> Record | None:
+        """Row *row* if *owner* started it; None otherwise (another owner's row reads as missing)."""
+        if not owner:
+            return None
+        found = self._rows("SELECT * FROM tasks WHERE id = ? AND owner = ?", (row, owner))
+        return found[0] if found else None
+
+    def for_owner(self, owner: str, limit: int = 50, *, min_rating: int | None = None, search: str | None = None,
+                  batch: str | None = None, ids: list[int] | None = None) -> list[Record]:
+        """The newest tasks one browser started, optionally only those rated at least *min_rating*, whose prompt
+        contains *search* (any case), of one lab *batch*, or among *ids*."""
+        where, params = ["owner = ?"], [owner]
+        if min_rating:
+            where.append("rating >= ?")
+            params.append(min_rating)
+        if search and search.strip():
+            where.append("prompt LIKE ? ESCAPE '\\'")
+            params.append(f"%{search.strip().translate(_LIKE_ESCAPES)}%")
+        if batch:
+            where.append("batch = ?")
+            params.append(batch)
+        if ids is not None:
+            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+            params.extend(ids)
+        sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # noqa: S608 - our clauses
+        return self._rows(sql, (*params, limit))
+
+    def rate(self, owner: str, row: int, rating: int | None, note: str | None) -> Record | None:
+        """Set *owner*'s verdict on row *row* (rating None clears it); None when the row is not theirs."""
+        with self._lock:
+            changed = self._db.execute("UPDATE tasks SET rating = ?, note = ? WHERE id = ? AND owner = ?",
+                                       (rating, note or None, row, owner)).rowcount
+        return self.owned(owner, row) if changed else None
 
     def unsettled(self, owner: str | None = None) -> list[Record]:
         """Tasks not yet final (followed or unresolved), oldest first: all of them, or one owner's."""

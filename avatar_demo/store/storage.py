@@ -17,6 +17,8 @@ __all__ = ["NAME", "Retention", "Storage", "SweepReport", "remove_tree"]
 #: Every stored file's name: 192 random bits, never a task id, and a known suffix.
 NAME = re.compile(r"[A-Za-z0-9_-]{32}\.(mp4|jpg|mp3)")
 MB = 1024 * 1024
+#: An export zip only needs to live until its download starts (Gradio serves its own copy).
+EXPORT_KEEP_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,15 @@ class Storage:
         #: Copies of prepared inputs published for gateways that fetch media by URL.
         self.public = self.root / "public"
         self.previews = self.root / "previews"
+        #: Prepared inputs kept for re-runs (InputStore), and zips being downloaded.
+        self.inputs = self.root / "inputs"
+        self.exports = self.root / "exports"
         self.database = self.root / "history.sqlite3"
 
     def ensure(self) -> None:
         """Create the folders; a ConfigError naming AVATAR_DATA_DIR when that is impossible."""
         try:
-            for folder in (self.videos, self.jobs, self.public, self.previews):
+            for folder in (self.videos, self.jobs, self.public, self.previews, self.inputs, self.exports):
                 folder.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{secrets.token_hex(4)}"
             probe.write_bytes(b"ok")
@@ -105,9 +110,11 @@ class Storage:
         """
         now = time.time() if now is None else now
         cutoff = now - self.retention.days * 86400
-        files = [(p, p.stat()) for folder in (self.videos, self.public, self.previews)
+        files = [(p, p.stat()) for folder in (self.videos, self.public, self.previews, self.inputs, self.exports)
                  for p in _files(folder)]
-        expired = [p for p, st in files if st.st_mtime < cutoff]
+        exports = self.exports.resolve()
+        expired = [p for p, st in files
+                   if st.st_mtime < (now - EXPORT_KEEP_S if p.resolve().parent == exports else cutoff)]
         for path in expired:
             path.unlink(missing_ok=True)
         kept = sorted(((p, st) for p, st in files if st.st_mtime >= cutoff), key=lambda item: item[1].st_mtime)

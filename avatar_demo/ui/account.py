@@ -1,4 +1,4 @@
-"""Per-browser handlers: the browser id, its history, picking its tasks up again, the allowance, text to speech."""
+"""Per-browser handlers: the browser id, picking its tasks up again, the allowance line, text to speech."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import gradio as gr
 from ..core.errors import AvatarDemoError, InputError
 from ..providers.base import TtsRequest
 from .context import UIContext, refusal
-from .present import history_html
+from .tables import history_html
 
 __all__ = ["AccountHandlers"]
 
@@ -22,21 +22,21 @@ class AccountHandlers:
     def __init__(self, ui: UIContext) -> None:
         self.ui = ui
 
-    def _owner_or_none(self, owner: Any) -> str | None:
+    def owner_or_none(self, owner: Any) -> str | None:
+        """The browser id if this server signed it, else None (a forged id reads as no id at all)."""
         try:
             return self.ui.owner(owner)
         except InputError:
             return None
 
-    def history(self, owner: Any) -> str:
-        """This browser's history table (nothing for an id this server did not give out)."""
-        browser = self._owner_or_none(owner)
-        return history_html(self.ui.services.history.for_owner(browser) if browser else [])
+    def own_history(self, owner: Any) -> str:
+        """This browser's history table, unfiltered (nothing for an id this server did not give out)."""
+        return history_html(self.ui.workbench.runs(self.owner_or_none(owner), limit=50))
 
     def load(self, owner: Any) -> tuple[str, str]:
         """Give a new browser (or one holding an id this server did not sign) its id, and show its history."""
-        browser = self._owner_or_none(owner) or self.ui.services.keys.new_owner()
-        return browser, self.history(browser)
+        browser = self.owner_or_none(owner) or self.ui.services.keys.new_owner()
+        return browser, self.own_history(browser)
 
     def allowance(self, request: gr.Request = None,  # type: ignore[assignment]
                   profile: gr.OAuthProfile | None = None) -> str:
@@ -45,14 +45,14 @@ class AccountHandlers:
 
     async def resume(self, owner: Any) -> AsyncIterator[str]:
         """Pick this browser's unsettled tasks up again, refreshing the history until they settle."""
-        browser = self._owner_or_none(owner)
+        browser = self.owner_or_none(owner)
         if browser is None:
             return
         followed = self.ui.services.followers.resume_all(browser)
         while followed and not all(t.ended_at is not None for t in followed):
-            yield self.history(browser)
+            yield self.own_history(browser)
             await asyncio.sleep(2.0)
-        yield self.history(browser)
+        yield self.own_history(browser)
 
     async def speak(self, text: str, voice_id: str, language: str, speed: float, provider: str, api_key: str,
                     request: gr.Request = None,  # type: ignore[assignment]

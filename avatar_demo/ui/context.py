@@ -11,6 +11,7 @@ import gradio as gr
 
 from ..app.generations import Generations
 from ..app.services import Services
+from ..app.workbench import Workbench
 from ..core.errors import AvatarDemoError, ConfigError, DiskFull, GatewayError, InputError, NotAllowed
 from ..policy import Visitor, identify
 
@@ -54,9 +55,11 @@ class UIContext:
 
     services: Services
     generations: Generations = field(init=False)
+    workbench: Workbench = field(init=False)
 
     def __post_init__(self) -> None:
         self.generations = Generations(self.services)
+        self.workbench = Workbench(self.generations)
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]

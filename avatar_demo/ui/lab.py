@@ -1,114 +1,210 @@
-"""The prompt lab's handlers: several prompts and modes on one photo and voice, prepared once."""
+"""The prompt lab: prompts × modes (× gateways) on one prepared photo and voice, shown as a grid to compare."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from .. import providers
+from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
-from ..jobs import Failed, Progress, Succeeded, Unresolved
 from ..jobs.plan import JobInput, voice_window
+from ..store.history import Record
+from ..web.files import video_url
+from .account import AccountHandlers
 from .context import Outputs, UIContext, as_refusal, refusal, scrub
-from .generate import GenerateHandlers
-from .present import total_cost
+from .generate import GenerateTab
+from .page import HIDDEN, Page
+from .present import provider_choices, provider_label, total_cost
+from .tables import lab_grid_html, run_cost, shared_note
 
-__all__ = ["MAX_LAB_VARIANTS", "LabHandlers"]
+__all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
 
 MAX_LAB_VARIANTS = 8
+#: How often the grid is redrawn while runs are followed.
+REFRESH_S = 0.5
 
 
 def variants(prompts: str | None, modes: list[str] | None) -> list[tuple[str, str]]:
     """Every (prompt, mode) pair the lab will run: one prompt per line, each in every chosen mode."""
-    lines = [p.strip() for p in (prompts or "").splitlines() if p.strip()] or [""]
+    lines = list(dict.fromkeys(p.strip() for p in (prompts or "").splitlines() if p.strip())) or [""]
     return [(p, m) for p in lines for m in (modes or ["std"])]
 
 
-class LabHandlers:
-    """Bound to one page: the lab's status table and gallery."""
+def run_json(record: Record) -> dict[str, Any]:
+    """One run as API callers read it (the video by its app URL, never a server path)."""
+    return {"id": record.id, "batch": record.batch, "parent": record.parent, "prompt": record.prompt,
+            "mode": record.mode, "gateway": record.provider, "status": record.status.value,
+            "seconds": record.duration_s or record.seconds, "cost": run_cost(record), "elapsed_s": record.elapsed_s,
+            "rating": record.rating, "note": record.note, "message": record.message,
+            "video": video_url(Path(record.video_path).name) if record.video_path else None}
 
-    def __init__(self, ui: UIContext, generate: GenerateHandlers, *, status: Any, gallery: Any) -> None:
-        self.ui = ui
-        self.generate = generate
-        self.status, self.gallery = status, gallery
+
+class LabTab:
+    """Bound to one page; reads the photo, voice, window, gateway and key of the Generate tab."""
+
+    def __init__(self, ui: UIContext, page: Page, account: AccountHandlers, generate: GenerateTab) -> None:
+        self.ui, self.page, self.account, self.generate = ui, page, account, generate
+
+    def _gateways(self, provider: str | None, gateways: list[str] | None) -> list[str]:
+        chosen = [g for g in (gateways or []) if g] or [provider or self.ui.settings.default_provider]
+        for name in chosen:
+            providers.spec(name)
+        return list(dict.fromkeys(chosen))
 
     def summary(self, prompts: str, modes: list[str], provider: str, audio: str | None, start: float,
-                length: float, api_key: str | None = None) -> str:
-        """The plan shown before anything is sent: how many variants, and the total estimate."""
+                length: float, api_key: str | None = None, gateways: list[str] | None = None) -> str:
+        """The plan shown before anything is sent: how many runs, and the total estimate."""
         runs = variants(prompts, modes)
-        name = provider or self.ui.settings.default_provider
         try:
-            spec = providers.spec(name)
-            seconds = voice_window(audio, start, length, self.generate.limit(name, api_key)).used if audio else None
+            names = self._gateways(provider, gateways)
+            costs, free = [], True
+            for name in names:
+                spec = providers.spec(name)
+                free = free and spec.free
+                seconds = voice_window(audio, start, length, self.generate.limit(name, api_key)).used if audio else None
+                costs += [spec.estimate(mode, seconds) for _, mode in runs]
         except AvatarDemoError as exc:
             return str(exc)
-        if spec.free:
+        count = len(runs) * len(names)
+        if free:
             cost = "free (offline preview)"
-        elif seconds is None:
+        elif not audio:
             cost = "the estimate appears once a voice clip is chosen"
         else:
-            cost = f"estimated total about **{total_cost([spec.estimate(mode, seconds) for _, mode in runs])}**"
-        return f"{len(runs)} variant(s): {cost}."
+            cost = f"estimated total about **{total_cost(costs)}**"
+        return f"{count} run(s): {cost}."
 
     async def lab(self, image: str | None, audio: str | None, prompts: str = "", modes: list[str] | None = None,
                   provider: str = "", start: float = 0.0, length: float | None = None, api_key: str = "",
-                  owner: Any = None, request: gr.Request = None,  # type: ignore[assignment]
+                  owner: Any = None, gateways: list[str] | None = None,
+                  request: gr.Request = None,  # type: ignore[assignment]
                   profile: gr.OAuthProfile | None = None) -> AsyncIterator[dict[Any, Any]]:
-        """Run every prompt × mode on the same photo and voice; results side by side with captions."""
+        """Run every prompt × mode (× gateway) on the same photo and voice; the results as a grid side by side."""
         key = (api_key or "").strip() or None
-        name = provider or self.ui.settings.default_provider
         runs = variants(prompts, modes)
-        view = Outputs([self.status, self.gallery], {self.status: "Preparing the inputs once…", self.gallery: []})
+        batch = f"lab-{secrets.token_urlsafe(9)}"
+        view = Outputs([self.status, self.grid, self.runs, self.batch],
+                       {self.status: "Preparing the inputs once…", self.grid: "", self.runs: [], self.batch: batch})
         try:
-            if len(runs) > MAX_LAB_VARIANTS:
-                raise InputError(f"That is {len(runs)} variants and the lab runs at most {MAX_LAB_VARIANTS} at once: "
-                                 "remove some prompts or modes")
+            names = self._gateways(provider, gateways)
+            if len(runs) * len(names) > MAX_LAB_VARIANTS:
+                raise InputError(f"That is {len(runs) * len(names)} runs and the lab runs at most {MAX_LAB_VARIANTS} "
+                                 "at once: remove some prompts, modes or gateways")
+            browser = self.ui.owner(owner)
             yield view()
-            started = await self.ui.generations.start_variants(
-                self.ui.visitor(request, profile), name,
-                JobInput(image=image, audio=audio, start=float(start or 0), length=length), runs,
-                user_key=key, owner=self.ui.owner(owner))
+            job = JobInput(image=image, audio=audio, start=float(start or 0), length=length)
+            visitor = self.ui.visitor(request, profile)
+            # Together, so one preparation serves every gateway whose voice window is the same.
+            outcomes = await asyncio.gather(*(self.ui.generations.start_variants(
+                visitor, name, job, runs, user_key=key, owner=browser, batch=batch) for name in names),
+                return_exceptions=True)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             failure = as_refusal(exc, key)
             yield view({self.status: scrub(str(failure), key)})
             raise refusal(failure, key) from None
-        states = ["waiting"] * len(started)
-        videos: list[tuple[str, str] | None] = [None] * len(started)
-        plan = self._plan_line(started)
-
-        async def follow(index: int) -> None:
-            prompt, mode = runs[index]
-            async for event in self.ui.services.followers.watch(started[index].tracked):
-                if isinstance(event, Progress):
-                    states[index] = event.status.value + (f" ({event.detail})" if event.detail else "")
-                elif isinstance(event, Succeeded):
-                    states[index] = "done ✓"
-                    videos[index] = (str(event.video_path), f"{mode} · {prompt or '(no prompt)'}")
-                elif isinstance(event, (Failed, Unresolved)):
-                    states[index] = f"{event.status.value}: {scrub(event.reason, key)}"
-
-        def table() -> str:
-            rows = "\n".join(f"| {i + 1} | {m} | {p or '(no prompt)'} | {s} |"
-                             for i, ((p, m), s) in enumerate(zip(runs, states)))
-            return f"{plan}\n\n| # | Mode | Prompt | Status |\n|---|---|---|---|\n{rows}"
-
-        watchers = [asyncio.create_task(follow(i)) for i in range(len(started))]
-        try:
-            yield view({self.status: table()})
-            while not all(w.done() for w in watchers):
-                await asyncio.wait(watchers, timeout=0.5)
-                yield view({self.status: table(), self.gallery: [v for v in videos if v]})
-            yield view({self.status: table(), self.gallery: [v for v in videos if v]})
-        finally:
-            # Leaving only stops watching: the server follows every variant to its end.
-            for watcher in watchers:
-                watcher.cancel()
+        started: dict[tuple[str, str, str], Started] = {}
+        refused: dict[str, str] = {}
+        for name, outcome in zip(names, outcomes):
+            if isinstance(outcome, BaseException):
+                refused[name] = scrub(str(as_refusal(outcome, key)), key)
+            else:
+                started.update({(prompt, name, mode): one for (prompt, mode), one in zip(runs, outcome)})
+        if not started:
+            message = " · ".join(f"{provider_label(n)}: {why}" for n, why in refused.items())
+            yield view({self.status: message})
+            raise refusal(message, title="Nothing was started")
+        head = self._plan_line(list(started.values()), refused)
+        columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
+        prompt_rows = list(dict.fromkeys(p for p, _ in runs))
+        while True:
+            records = {cell: self.ui.services.recorder.get(one.tracked.row) for cell, one in started.items()}
+            done = all(one.tracked.ended_at is not None for one in started.values())
+            grid = lab_grid_html(prompt_rows, columns, {cell: (record, None) for cell, record in records.items()},
+                                 shared_note([r for r in records.values() if r is not None]))
+            yield view({self.status: head, self.grid: grid,
+                        self.runs: [run_json(r) for r in records.values() if r is not None]})
+            if done:
+                return
+            await asyncio.sleep(REFRESH_S)
 
     @staticmethod
-    def _plan_line(started: list[Any]) -> str:
+    def _plan_line(started: list[Started], refused: dict[str, str]) -> str:
         total = total_cost([s.plan.estimate for s in started])
-        return f"{len(started)} variant(s): " + (f"estimated total about **{total}**." if total else
-                                                 "free (offline preview).")
+        line = f"{len(started)} run(s): " + (f"estimated total about **{total}**." if total else "free (offline preview).")
+        for name, why in refused.items():
+            line += f"\n\n**{provider_label(name)} was not started:** {why}"
+        return line
+
+    def rate_lab_run(self, run: float | None, rating: float | None, note: str, owner: Any) -> str:
+        """Keep a verdict on one run of this browser (1-5 stars and a note)."""
+        try:
+            record = self.ui.workbench.rate(self.account.owner_or_none(owner), run, rating, note)
+        except AvatarDemoError as exc:
+            raise refusal(exc) from None
+        return f"Run {record.id}: {'★' * (record.rating or 0) or 'rating cleared'}" + (
+            f" · {record.note}" if record.note else "")
+
+    def regrid(self, batch: str | None, owner: Any) -> str:
+        """The grid of one batch, drawn again from the history (after a verdict)."""
+        records = self.ui.workbench.runs(self.account.owner_or_none(owner), batch=batch or None) if batch else []
+        if not records:
+            return ""
+        cells = {(r.prompt, r.provider, r.mode): (r, None) for r in records}
+        prompts = list(dict.fromkeys(r.prompt for r in reversed(records)))
+        columns = list(dict.fromkeys((r.provider, r.mode) for r in reversed(records)))
+        return lab_grid_html(prompts, columns, cells, shared_note(records))
+
+    async def export_batch(self, batch: str | None, owner: Any) -> str:
+        """This batch's videos, inputs and tables as one zip."""
+        try:
+            if not batch:
+                raise InputError("Run a batch first: there is nothing to export yet")
+            export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch)
+        except AvatarDemoError as exc:
+            raise refusal(exc) from None
+        return str(export.path)
+
+    def build(self) -> None:
+        """Lay out the tab and wire its events (inside the Blocks being built)."""
+        gen, page, account = self.generate, self.page, self.account
+        with gr.Tab("Prompt lab"):
+            gr.Markdown("Runs several prompts (one per line), modes and gateways on the **photo and voice of the "
+                        "Generate tab**, prepared once, and shows the results side by side. The total estimate is "
+                        "shown before anything is sent.")
+            prompts = gr.Textbox("", label="Prompts, one per line", lines=4, elem_id="lab-prompts")
+            with gr.Row():
+                modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label="Modes", elem_id="lab-modes")
+                gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
+                                            label="Gateways to compare (none ticked: the Generate tab's provider)")
+            plan = gr.Markdown(elem_id="lab-plan")
+            go = gr.Button("Run all", variant="primary")
+            self.status = gr.Markdown(elem_id="lab-status")
+            self.grid = gr.HTML(elem_id="lab-grid", elem_classes=["lab"])
+            self.runs = gr.JSON(visible=False, label="runs")
+            self.batch = gr.State("")
+            with gr.Row():
+                run = gr.Number(label="Run", precision=0, minimum=1, elem_id="lab-run")
+                rating = gr.Slider(0, 5, value=0, step=1, label="Stars (0 clears)", elem_id="lab-stars")
+                note = gr.Textbox("", label="Note", max_length=500, elem_id="lab-note")
+                save = gr.Button("Save verdict", elem_id="lab-save")
+            verdict = gr.Markdown(elem_id="lab-verdict")
+            export = gr.Button("Export this batch (zip)")
+            download = gr.File(label="Batch export", elem_id="lab-export")
+        summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, gateways]
+        for trigger in (prompts.change, modes.change, gateways.change, gen.provider.change, gen.audio.change):
+            trigger(self.summary, summary_inputs, plan, concurrency_limit=None, **HIDDEN)
+        go.click(self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
+                            page.owner, gateways],
+                 [self.status, self.grid, self.runs, self.batch], api_name="lab", concurrency_limit=None,
+                 ).then(account.allowance, None, page.allowance, **HIDDEN
+                        ).then(account.own_history, page.owner, page.history, **HIDDEN)
+        save.click(self.rate_lab_run, [run, rating, note, page.owner], verdict, **HIDDEN).then(
+            self.regrid, [self.batch, page.owner], self.grid, **HIDDEN).then(
+            account.own_history, page.owner, page.history, **HIDDEN)
+        export.click(self.export_batch, [self.batch, page.owner], download, **HIDDEN)

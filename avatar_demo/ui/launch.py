@@ -27,6 +27,9 @@ MAX_UPLOAD_MB = 50
 CSS = """
 .history table { width: 100%; border-collapse: collapse; }
 .history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
+.lab-grid table { border-collapse: collapse; }
+.lab-grid th, .lab-grid td { padding: 6px; border: 1px solid var(--border-color-primary); vertical-align: top; }
+.lab-grid .cell { font-size: 0.9em; margin-top: 4px; }
 """
 
 
@@ -38,7 +41,7 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "css": CSS,
         # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
-        "allowed_paths": [str(services.storage.videos.resolve())],
+        "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve())],
         "max_file_size": f"{MAX_UPLOAD_MB}mb",
         # Run history would keep every input of a public event in the browser, a pasted key included.
         "run_history": False,

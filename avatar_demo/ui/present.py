@@ -1,30 +1,25 @@
-"""Text the page shows: status panel, changes, provider choices, notes and the history table."""
+"""Text the page shows: the status panel, the changes made to the inputs, provider choices and notes."""
 
 from __future__ import annotations
-
-import datetime as dt
-import html
-from pathlib import Path
 
 from .. import providers
 from ..app.config import Settings
 from ..core.status import Status
 from ..providers.spec import Cost
-from ..store.history import Record
-from ..web.files import video_url
 
 __all__ = [
     "changes_markdown",
-    "history_html",
     "keys_note",
     "provider_choices",
+    "provider_label",
     "refusal_markdown",
     "status_markdown",
     "total_cost",
 ]
 
 
-def _label(name: str) -> str:
+def provider_label(name: str) -> str:
+    """A provider's label, or its bare name for a row written by a provider this version no longer has."""
     try:
         return providers.spec(name).label
     except Exception:  # noqa: BLE001 - a row written by a provider this version no longer has
@@ -57,7 +52,7 @@ def status_markdown(status: Status | str, *, provider: str, detail: str = "", el
     word = status.value if isinstance(status, Status) else status
     shown = f"{word} ✓" if status is Status.DONE else word
     rows = [f"**Status:** {shown}" + (f" ({detail})" if detail and detail != word else ""),
-            f"**Provider:** {_label(provider)}"]
+            f"**Provider:** {provider_label(provider)}"]
     if elapsed_s is not None:
         rows.append(f"**Elapsed:** {elapsed_s:.0f} s")
     if task_id:
@@ -94,25 +89,3 @@ def changes_markdown(changes: list[str], warnings: list[str] | None = None) -> s
     else:
         parts.append("Inputs were used as they are.")
     return "\n\n".join(parts)
-
-
-def history_html(records: list[Record]) -> str:
-    """One browser's tasks, newest first; videos are linked by their unguessable names (no server paths)."""
-    if not records:
-        return "<p>No videos yet. Everything you generate in this browser is listed here.</p>"
-    rows = []
-    for record in records:
-        when = dt.datetime.fromtimestamp(record.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        video = (f'<video src="{html.escape(video_url(Path(record.video_path).name))}" controls preload="metadata" '
-                 f'width="220"></video>' if record.video_path else "")
-        # A finished row shows its message only once its video is gone (retention says why).
-        shown = record.message and (record.status is not Status.DONE or not record.video_path)
-        note = f"<br><small>{html.escape(record.message)}</small>" if shown else ""
-        rows.append(
-            f"<tr><td>{when}</td><td>{html.escape(_label(record.provider))}</td><td>{html.escape(record.mode)}</td>"
-            f"<td>{html.escape(record.prompt) or '<i>(no prompt)</i>'}</td>"
-            f"<td>{html.escape(record.status.value)}{note}</td>"
-            f"<td><code>{html.escape(record.task_id or '')}</code></td><td>{video}</td></tr>"
-        )
-    head = "<tr><th>When</th><th>Provider</th><th>Mode</th><th>Prompt</th><th>Status</th><th>Task id</th><th>Video</th></tr>"
-    return f'<table class="history">{head}{"".join(rows)}</table>'

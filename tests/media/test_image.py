@@ -145,3 +145,19 @@ def _dim_portrait(path: Path) -> Path:
     ImageDraw.Draw(img).ellipse((180, 160, 420, 560), fill=(70, 58, 50))
     img.save(path)
     return path
+
+
+def test_a_plain_jpeg_that_needs_nothing_is_sent_as_it_came(tmp_path: Path) -> None:
+    """Byte-identical, so a kept input prepared again (a re-run) is the same file; with EXIF it is re-encoded."""
+    plain = make_image(tmp_path / "plain.jpg", (640, 800), quality=90)
+    prepared = prepare_image(plain, tmp_path / "a")
+    assert prepared.path.read_bytes() == plain.read_bytes() and prepared.changes == []
+    again = prepare_image(prepared.path, tmp_path / "b")
+    assert again.path.read_bytes() == plain.read_bytes()
+    exif = Image.Exif()
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # a GPS position
+    with Image.open(plain) as img:
+        img.save(tmp_path / "gps.jpg", exif=exif, quality=90)
+    stripped = prepare_image(tmp_path / "gps.jpg", tmp_path / "c")
+    with Image.open(stripped.path) as out:
+        assert not out.info.get("exif")

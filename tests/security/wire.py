@@ -21,8 +21,8 @@ __all__ = ["Reply", "Stranger", "dependency_ids", "file_data", "generate_args", 
 #: api_key, watermark, callback_url, external_task_id, owner.
 GENERATE_FIELDS = ("image", "audio", "prompt", "mode", "provider", "start", "length", "audio_id", "api_key",
                    "watermark", "callback_url", "external_task_id", "owner")
-#: /lab's inputs: image, audio, prompts, modes, provider, start, length, api_key, owner.
-LAB_FIELDS = ("image", "audio", "prompts", "modes", "provider", "start", "length", "api_key", "owner")
+#: /lab's inputs: image, audio, prompts, modes, provider, start, length, api_key, owner, gateways.
+LAB_FIELDS = ("image", "audio", "prompts", "modes", "provider", "start", "length", "api_key", "owner", "gateways")
 
 
 def file_data(server_path: str) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def generate_args(**values: Any) -> list[Any]:
 def lab_args(**values: Any) -> list[Any]:
     """The /lab data list with defaults for everything not given."""
     defaults: dict[str, Any] = {"image": None, "audio": None, "prompts": "", "modes": ["std"], "provider": "kling",
-                                "start": 0, "length": 60, "api_key": "", "owner": ""}
+                                "start": 0, "length": 60, "api_key": "", "owner": "", "gateways": []}
     unknown = set(values) - set(defaults)
     assert not unknown, unknown
     return [values.get(name, defaults[name]) for name in LAB_FIELDS]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from avatar_demo.core.status import Status
-from avatar_demo.store.history import History, Record
+from avatar_demo.store.history import History, Record, RunFacts
 
 
 @pytest.fixture
@@ -203,3 +203,52 @@ def test_a_0_1_table_is_migrated_and_its_rows_read(tmp_path: Path) -> None:
     reopened = History(path)  # a second migration pass finds nothing to add
     assert len(reopened.all()) == 3
     reopened.close()
+
+
+def test_run_facts_are_kept_with_the_row(history: History) -> None:
+    """begin() keeps where a run came from and what it was made of; rows of 0.2 read them as empty."""
+    facts = RunFacts(batch="lab-1", parent=7, tweak={"prompt": ["a", "b"]}, image_ref="i.jpg", audio_ref="v.wav",
+                     seconds=3.5, estimate=1.4, currency="units")
+    record = history.get(begin(history, facts=facts))
+    assert (record.batch, record.parent, record.tweak, record.image_ref, record.audio_ref) == \
+        ("lab-1", 7, {"prompt": ["a", "b"]}, "i.jpg", "v.wav")
+    assert (record.seconds, record.estimate, record.currency, record.rating, record.note) == (3.5, 1.4, "units", None, None)
+    plain = history.get(begin(history))
+    assert (plain.batch, plain.parent, plain.tweak, plain.image_ref) == (None, None, None, None)
+
+
+def test_owned_reads_only_the_owners_row(history: History) -> None:
+    """Another owner's row, a missing row and an empty owner all read as None."""
+    row = begin(history, owner="alice")
+    assert history.owned("alice", row).id == row
+    assert history.owned("bob", row) is None
+    assert history.owned("", row) is None and history.owned(None, row) is None
+    assert history.owned("alice", row + 1) is None
+
+
+def test_a_verdict_is_kept_only_by_its_owner(history: History) -> None:
+    """rate() sets stars and note for the owner's own row; another owner changes nothing; None clears."""
+    row = begin(history, owner="alice")
+    assert history.rate("bob", row, 1, "mine now") is None
+    rated = history.rate("alice", row, 4, "natural")
+    assert (rated.rating, rated.note) == (4, "natural")
+    assert history.get(row).updated_at == rated.updated_at
+    cleared = history.rate("alice", row, None, "")
+    assert (cleared.rating, cleared.note) == (None, None)
+
+
+def test_runs_filter_by_rating_search_batch_and_ids(history: History) -> None:
+    """for_owner() filters by least rating, prompt text (any case, LIKE wildcards taken literally), batch and ids."""
+    rows = {prompt: begin(history, prompt=prompt, facts=RunFacts(batch="b1" if i < 2 else None))
+            for i, prompt in enumerate(["Smile wide", "a slow NOD", "50% smile", "5 smiles"])}
+    history.rate("alice", rows["Smile wide"], 5, None)
+    history.rate("alice", rows["a slow NOD"], 2, None)
+    begin(history, owner="bob", prompt="smile")
+    ids = lambda found: [r.id for r in found]  # noqa: E731
+    assert ids(history.for_owner("alice", min_rating=3)) == [rows["Smile wide"]]
+    assert ids(history.for_owner("alice", search="smile")) == [rows["5 smiles"], rows["50% smile"], rows["Smile wide"]]
+    assert ids(history.for_owner("alice", search="50%")) == [rows["50% smile"]]
+    assert ids(history.for_owner("alice", search="nod")) == [rows["a slow NOD"]]
+    assert ids(history.for_owner("alice", batch="b1")) == [rows["a slow NOD"], rows["Smile wide"]]
+    assert ids(history.for_owner("alice", ids=[rows["5 smiles"], 999])) == [rows["5 smiles"]]
+    assert history.for_owner("alice", ids=[]) == []

@@ -37,10 +37,11 @@ def job(folder: Path, size: int, mtime: float) -> Path:
 
 
 def test_ensure_makes_every_folder(tmp_path: Path) -> None:
-    """ensure() creates the videos, jobs, public and previews folders and leaves no probe file behind."""
+    """ensure() creates every folder of the data dir and leaves no probe file behind."""
     made = storage(tmp_path / "data")
-    assert all(folder.is_dir() for folder in (made.videos, made.jobs, made.public, made.previews))
-    assert sorted(p.name for p in made.root.iterdir()) == ["jobs", "previews", "public", "videos"]
+    folders = (made.videos, made.jobs, made.public, made.previews, made.inputs, made.exports)
+    assert all(folder.is_dir() for folder in folders)
+    assert sorted(p.name for p in made.root.iterdir()) == sorted(f.name for f in folders)
 
 
 @pytest.mark.parametrize("below", ["", "nested/deeper"])
@@ -94,6 +95,18 @@ def test_sweep_removes_expired_files_by_mtime(tmp_path: Path) -> None:
     assert not any(p.exists() for p in (old_video, old_media, old_preview))
     assert fresh.exists()
     assert report.bytes_left == 10
+
+
+def test_sweep_expires_kept_inputs_with_the_videos_and_exports_within_the_hour(tmp_path: Path) -> None:
+    """Kept inputs follow the retention like videos; an export zip only has to last until its download."""
+    store = storage(tmp_path / "data", days=7.0)
+    old_input = put(store.inputs / ("a" * 40 + ".jpg"), 10, NOW - 8 * DAY)
+    young_input = put(store.inputs / ("b" * 40 + ".wav"), 10, NOW - DAY)
+    old_export = put(store.exports / "runs-old.zip", 10, NOW - 2 * 3600)
+    young_export = put(store.exports / "runs-new.zip", 10, NOW - 600)
+    report = store.sweep(now=NOW)
+    assert sorted(report.expired) == sorted([old_input.name, old_export.name])
+    assert young_input.exists() and young_export.exists()
 
 
 def test_sweep_enforces_the_disk_cap_oldest_first(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def test_a_non_image_dropped_on_the_photo_shows_the_apps_message(page, tmp_path:
     notes.write_text("these are meeting notes, not a photo")
     page.evaluate(WATCH_STATUS)
     page.locator("#portrait input[type=file]").set_input_files(str(notes))
-    page.wait_for_function("() => document.querySelector('#status').innerText.includes('not an image')")
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('not a photo')")
     text = page.locator("#status").inner_text()
     assert "refused" in text and "notes.png" in text
     assert "upstream Gradio app" not in text and "Error" not in text.split("refused")[0]
@@ -166,3 +166,43 @@ def test_the_allowance_line_and_the_over_allowance_message(browser, public_app, 
         assert "refused" in status and "your own key" in status and "offline preview" in status
     finally:
         context.close()
+
+
+#: Screenshots the browser tests leave for people to look at (not compared by any test).
+SHOTS = Path(__file__).resolve().parents[2] / "test-output"
+
+
+def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim, tmp_path: Path) -> None:
+    """Two prompts in two modes: a 2×2 grid of playable videos with their facts; a verdict shows in its cell."""
+    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.jpg", (600, 800))))
+    page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 2.5)))
+    page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
+    page.get_by_role("tab", name="Prompt lab").click()
+    page.locator("#lab-prompts textarea").fill("a warm smile\na slow nod")
+    page.locator("#lab-modes").get_by_label("pro", exact=True).check()
+    page.wait_for_function("() => document.querySelector('#lab-plan').innerText.includes('4 run(s)')")
+    page.get_by_role("button", name="Run all").click()
+    page.wait_for_function("() => [...document.querySelectorAll('#lab-grid video')]"
+                           ".filter(v => v.readyState >= 1).length === 4", timeout=90_000)
+    grid = page.locator("#lab-grid")
+    headers = grid.locator("th").all_inner_texts()
+    assert headers[:3] == ["Prompt", "Kling (official) · std", "Kling (official) · pro"]
+    assert {"a warm smile", "a slow nod"} <= set(headers)
+    cells = grid.locator("td").all_inner_texts()
+    assert len(cells) == 4 and all("done ✓" in c and " units" in c and "run " in c for c in cells), cells
+    assert "share one prepared photo" in grid.inner_text()
+    first_run = int(cells[0].split("run ")[1].split()[0])
+    page.locator("#lab-run input").fill(str(first_run))
+    page.locator("#lab-stars input[type=number]").fill("4")
+    page.locator("#lab-stars input[type=number]").press("Enter")
+    page.locator("#lab-note textarea, #lab-note input").first.fill("most natural")
+    page.locator("#lab-save").click()
+    page.wait_for_function("() => document.querySelector('#lab-grid').innerText.includes('most natural')")
+    assert "★★★★☆" in grid.inner_text() and "All 4 runs share one prepared photo" in grid.inner_text()
+    SHOTS.mkdir(exist_ok=True)
+    grid.screenshot(path=str(SHOTS / "lab-grid.png"))
+    # The batch reached the History tab without a refresh, its verdict with it.
+    page.get_by_role("tab", name="History").click()
+    table = page.locator("#history")
+    assert table.locator("tr[data-run]").count() >= 4
+    assert "most natural" in table.inner_text() and "a slow nod" in table.inner_text()

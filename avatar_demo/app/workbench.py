@@ -1,0 +1,105 @@
+"""The prompt workbench: a person's own runs, re-run with a tweak, rated, and exported as one zip.
+
+Every read and write here is limited to the owner's own runs: another owner's run id reads exactly
+like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from .. import providers
+from ..core.errors import InputError
+from ..jobs.plan import JobInput
+from ..policy import Visitor
+from ..store.export import Export, write_export
+from ..store.history import Record
+from .generations import Generations, Origin, Started
+
+__all__ = ["MAX_NOTE", "Workbench"]
+
+#: A verdict's note is a remark, not an essay.
+MAX_NOTE = 500
+MB = 1_000_000
+
+
+class Workbench:
+    """Built on the one start path: a re-run is started, allowed and counted like any other run."""
+
+    def __init__(self, generations: Generations) -> None:
+        self.generations = generations
+        self.services = generations.services
+
+    def _own(self, owner: str | None, run: object) -> Record:
+        try:
+            row = int(run)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise InputError(f"{run!r} is not a run number: pick a run from your History") from None
+        record = self.services.history.owned(owner, row)
+        if record is None:
+            raise InputError(f"Run {row} is not one of your runs: pick one from your History")
+        return record
+
+    def runs(self, owner: str | None, *, min_rating: int | None = None, search: str | None = None,
+             batch: str | None = None, ids: list[int] | None = None, limit: int = 200) -> list[Record]:
+        """The owner's runs, newest first, filtered (nothing for an owner this server does not know)."""
+        if not owner:
+            return []
+        return self.services.history.for_owner(owner, limit, min_rating=min_rating or None, search=search,
+                                               batch=batch or None, ids=ids)
+
+    def rate(self, owner: str | None, run: object, rating: object, note: str | None) -> Record:
+        """Keep the owner's verdict on one run: 1-5 stars (0 or nothing clears it) and a short note."""
+        record = self._own(owner, run)
+        try:
+            stars = int(rating or 0)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            stars = -1
+        if not 0 <= stars <= 5:
+            raise InputError(f"A rating is 1 to 5 stars, not {rating!r}: choose one (or 0 to clear it)")
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE:
+            raise InputError(f"The note is {len(note)} characters and the limit is {MAX_NOTE}: shorten it by "
+                             f"{len(note) - MAX_NOTE}")
+        rated = self.services.history.rate(owner or "", record.id, stars or None, note)
+        assert rated is not None  # owned a moment ago, and rows are never deleted
+        return rated
+
+    async def rerun(self, visitor: Visitor, owner: str | None, run: object, *, prompt: str | None = None,
+                    mode: str | None = None, provider: str | None = None, user_key: str | None = None) -> Started:
+        """Run one of the owner's runs again on its kept photo and voice, with what was changed; linked to it.
+
+        An empty prompt, mode or gateway keeps the parent's.
+        """
+        parent = self._own(owner, run)
+        prompt = parent.prompt if not (prompt or "").strip() else prompt.strip()
+        mode = (mode or "").strip() or parent.mode
+        provider = (provider or "").strip() or parent.provider
+        spec = providers.spec(provider)
+        image = self.services.kept.path(parent.image_ref)
+        voice = self.services.kept.path(parent.audio_ref)
+        if parent.audio_id and not spec.tts:
+            with_tts = ", ".join(s.label for s in providers.specs() if s.tts)
+            raise InputError(f"Run {parent.id} spoke a text-to-speech voice, which only {with_tts} can use: choose "
+                             "one of them, or upload a voice clip on the Generate tab")
+        if image is None or (voice is None and not parent.audio_id):
+            days = self.services.settings.retention.days
+            raise InputError(f"The photo and voice of run {parent.id} are no longer kept (inputs are deleted "
+                             f"{days:g} days after they were last used): upload them again on the Generate tab")
+        tweak = {field: [old, new] for field, old, new in (("prompt", parent.prompt, prompt),
+                                                          ("mode", parent.mode, mode),
+                                                          ("gateway", parent.provider, provider)) if old != new}
+        job = JobInput(image=image, audio=None if parent.audio_id else voice, audio_id=parent.audio_id,
+                       prompt=prompt, mode=mode)
+        return await self.generations.start(visitor, provider, job, user_key=user_key, owner=owner,
+                                            origin=Origin(parent.id, tweak))
+
+    async def export(self, owner: str | None, *, ids: list[int] | None = None, batch: str | None = None) -> Export:
+        """The owner's chosen runs (*ids*, or one lab *batch*, or else all of them) as one zip in the exports folder."""
+        if ids:
+            for run in ids:
+                self._own(owner, run)
+        records = self.runs(owner, ids=ids or None, batch=batch, limit=10_000)
+        settings = self.services.settings
+        cap = int(settings.export_max_mb * MB) if settings.public else None
+        return await asyncio.to_thread(write_export, records, self.services.storage, self.services.kept, max_bytes=cap)

@@ -1,0 +1,61 @@
+"""Prepared photos and voices kept for re-runs: one copy per distinct content, named by its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = ["InputStore"]
+
+#: A kept input's name: 40 hex digits of its SHA-256 and the prepared file's own suffix.
+_NAME = re.compile(r"[0-9a-f]{40}\.(jpg|wav|mp3)")
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:40]
+
+
+class InputStore:
+    """A folder of prepared inputs; retention (Storage.sweep) deletes what has not been used for a while."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def keep(self, path: Path) -> str:
+        """Keep a copy of prepared file *path* (once per distinct content) and return its name.
+
+        Using it again renews its retention clock, so inputs that are re-run stay while they are in use.
+        """
+        path = Path(path)
+        name = f"{_digest(path)}{path.suffix.lower()}"
+        kept = self.folder / name
+        if kept.exists():
+            os.utime(kept)
+            return name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / f".{secrets.token_hex(8)}{path.suffix}"
+        try:
+            try:
+                # Same file system as the job's folder: a link costs nothing, and the job may delete its copy.
+                os.link(path, partial)
+            except OSError:
+                shutil.copyfile(path, partial)
+            os.replace(partial, kept)
+        finally:
+            partial.unlink(missing_ok=True)
+        return name
+
+    def path(self, name: str | None) -> Path | None:
+        """The kept file called *name*, if the name is one of ours and the file is still there."""
+        if not name or not _NAME.fullmatch(name):
+            return None
+        kept = self.folder / name
+        return kept if kept.is_file() else None
