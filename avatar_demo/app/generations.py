@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .. import providers
 from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
+from ..core.text import Text
 from ..jobs import Tracked
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
@@ -154,8 +155,8 @@ class Generations:
         """Text to speech on *provider*, within the allowance; the audio id can replace a clip."""
         spec = providers.spec(provider)
         if not spec.tts:
-            with_tts = ", ".join(s.label for s in providers.specs() if s.tts)
-            raise NotAllowed(f"Text to speech needs one of: {with_tts}. Choose one of them as provider")
+            with_tts = [s.label for s in providers.specs() if s.tts]
+            raise NotAllowed(Text("tts.needs_provider", providers=with_tts))
         key = (user_key or "").strip() or None
         permit = self.policy.permit(visitor, spec, user_key=key, runs=0)
         gateway = self.services.provider(provider, key)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from .. import providers
 from ..core.errors import ConfigError
+from ..core.text import Text
 from ..jobs import Followers, JobContext, MediaHost, Timing
 from ..jobs.plan import Inputs
 from ..policy import HousePolicy
@@ -91,8 +92,8 @@ class Services:
         """Delete expired files and keep the disk under its cap; history rows are kept, without their video."""
         report = self.storage.sweep(busy_jobs=self.inputs.busy())
         days = self.settings.retention.days
-        self.history.forget_videos(report.expired, f"video deleted after {days:g} days")
-        self.history.forget_videos(report.over_cap, "video deleted to keep the data folder under AVATAR_MAX_DISK_MB")
+        self.history.forget_videos(report.expired, Text("store.video_expired", days=days))
+        self.history.forget_videos(report.over_cap, Text("store.video_over_cap"))
         if report.expired or report.over_cap or report.jobs:
             log.info("retention: %d expired, %d over the cap, %d job folders removed",
                      len(report.expired), len(report.over_cap), report.jobs)

@@ -10,6 +10,7 @@ import asyncio
 
 from .. import providers
 from ..core.errors import InputError
+from ..core.text import Text
 from ..jobs.plan import JobInput
 from ..policy import Visitor
 from ..store.export import Export, write_export
@@ -34,10 +35,10 @@ class Workbench:
         try:
             row = int(run)  # type: ignore[call-overload]
         except (TypeError, ValueError):
-            raise InputError(f"{run!r} is not a run number: pick a run from your History") from None
+            raise InputError(Text("run.not_a_number", run=repr(run))) from None
         record = self.services.history.owned(owner, row)
         if record is None:
-            raise InputError(f"Run {row} is not one of your runs: pick one from your History")
+            raise InputError(Text("run.not_yours", run=row))
         return record
 
     def runs(self, owner: str | None, *, min_rating: int | None = None, search: str | None = None,
@@ -56,11 +57,10 @@ class Workbench:
         except (TypeError, ValueError):
             stars = -1
         if not 0 <= stars <= 5:
-            raise InputError(f"A rating is 1 to 5 stars, not {rating!r}: choose one (or 0 to clear it)")
+            raise InputError(Text("run.rating", rating=repr(rating)))
         note = (note or "").strip()
         if len(note) > MAX_NOTE:
-            raise InputError(f"The note is {len(note)} characters and the limit is {MAX_NOTE}: shorten it by "
-                             f"{len(note) - MAX_NOTE}")
+            raise InputError(Text("run.note_too_long", length=len(note), limit=MAX_NOTE, over=len(note) - MAX_NOTE))
         rated = self.services.history.rate(owner or "", record.id, stars or None, note)
         assert rated is not None  # owned a moment ago, and rows are never deleted
         return rated
@@ -79,13 +79,11 @@ class Workbench:
         image = self.services.kept.path(parent.image_ref)
         voice = self.services.kept.path(parent.audio_ref)
         if parent.audio_id and not spec.tts:
-            with_tts = ", ".join(s.label for s in providers.specs() if s.tts)
-            raise InputError(f"Run {parent.id} spoke a text-to-speech voice, which only {with_tts} can use: choose "
-                             "one of them, or upload a voice clip on the Generate tab")
+            with_tts = [s.label for s in providers.specs() if s.tts]
+            raise InputError(Text("run.tts_only", run=parent.id, providers=with_tts))
         if image is None or (voice is None and not parent.audio_id):
             days = self.services.settings.retention.days
-            raise InputError(f"The photo and voice of run {parent.id} are no longer kept (inputs are deleted "
-                             f"{days:g} days after they were last used): upload them again on the Generate tab")
+            raise InputError(Text("run.inputs_gone", run=parent.id, days=days))
         tweak = {field: [old, new] for field, old, new in (("prompt", parent.prompt, prompt),
                                                           ("mode", parent.mode, mode),
                                                           ("gateway", parent.provider, provider)) if old != new}

@@ -24,6 +24,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from .text import Text
+
 __all__ = [
     "AuthError",
     "AvatarDemoError",
@@ -46,7 +48,13 @@ __all__ = [
 
 
 class AvatarDemoError(Exception):
-    """Base of every error the app raises on purpose; str() is safe to show a user."""
+    """Base of every error the app raises on purpose; str() is safe to show a user (in English)."""
+
+    @property
+    def text(self) -> Text:
+        """The message as a Text, to render in the reader's language (words from elsewhere are kept as they are)."""
+        message = self.args[0] if self.args else ""
+        return message if isinstance(message, Text) else Text.verbatim(str(message))
 
 
 class ConfigError(AvatarDemoError):
@@ -69,9 +77,8 @@ class DiskFull(AvatarDemoError):
 
     def __init__(self, detail: str = "") -> None:
         self.detail = detail
-        extra = f" ({detail})" if detail else ""
-        super().__init__("The server's disk is full: nothing was sent and nothing was charged. Try again in a few "
-                         f"minutes; if it keeps happening, tell the app's owner{extra}")
+        # The detail is for the owner (free space, the setting): it stays in English in every language.
+        super().__init__(Text("error.disk_full", detail=f" ({detail})" if detail else ""))
 
     @staticmethod
     def caused(exc: BaseException) -> bool:
@@ -99,6 +106,7 @@ class GatewayError(AvatarDemoError):
         retry_after: float | None = None,
         hint: str | None = None,
     ) -> None:
+        """*message* and *hint* are ours (a Text) or the gateway's own words (a str, shown as they are)."""
         self.provider = provider
         self.message = message
         self.status_code = status_code
@@ -108,10 +116,10 @@ class GatewayError(AvatarDemoError):
         self.hint = hint
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    def _render(self) -> Text:
         code = f" ({self.code})" if self.code not in (None, "") else ""
-        hint = f" — {self.hint}" if self.hint else ""
-        return f"{self.provider}: {self.message}{code}{hint}"
+        hint = Text("error.gateway.hint", hint=self.hint) if self.hint else ""
+        return Text("error.gateway", provider=self.provider, message=self.message, code=code, hint=hint)
 
 
 class AuthError(GatewayError):
@@ -165,8 +173,8 @@ class GatewayUnreachable(AvatarDemoError):
     def __init__(self, provider: str, detail: str, *, sent: bool = True) -> None:
         self.provider = provider
         self.sent = sent
-        what = "could not reach the gateway" if sent else "could not connect to the gateway; nothing was sent"
-        super().__init__(f"{provider}: {what} ({detail})")
+        key = "error.unreachable" if sent else "error.unreachable.not_sent"
+        super().__init__(Text(key, provider=provider, detail=detail))
 
 
 class DownloadError(AvatarDemoError):

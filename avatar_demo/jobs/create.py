@@ -26,6 +26,7 @@ from ..core.errors import (
     ServerError,
 )
 from ..core.status import Status
+from ..core.text import Text
 from ..providers.base import AvatarRequest, Lookup, Provider, TaskState
 from ..store.history import RunFacts
 from .context import JobContext, new_external_id
@@ -66,8 +67,8 @@ class _NewJob(Follower):
         return found
 
     def id_in_use(self) -> RequestRejected:
-        return RequestRejected(self.label, f"external_task_id {self.request.external_task_id} is already used by "
-                                           "another task", hint="choose another one, or leave it empty")
+        return RequestRejected(self.label, Text("job.id_in_use", id=self.request.external_task_id),
+                               hint=Text("hint.choose_another_id"))
 
     def can_look_up(self) -> bool:
         """Whether the gateway can be asked for the task under this job's external id."""
@@ -105,15 +106,14 @@ class _NewJob(Follower):
                 wait = capacity.delay(waits, exc.retry_after)
                 self.record(status=Status.WAITING)
                 yield Progress(Status.WAITING, "", self.elapsed(), None, 0,
-                               note=f"{exc.message}; sending it again in {wait:.0f} s")
+                               note=Text("job.capacity_wait", reason=exc.message, seconds=round(wait)))
                 await self.pause(wait)
             except (GatewayUnreachable, ServerError) as exc:
                 if isinstance(exc, GatewayUnreachable) and not exc.sent:
                     connects += 1
                     if connects >= CONNECT_ATTEMPTS:
                         raise
-                    yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0,
-                                   note="could not connect (nothing was sent); trying again")
+                    yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0, note=Text("job.connect_retry"))
                     await self.pause(self.next_delay(0, connects))
                     continue
                 # The gateway's own words, without its advice: after an unclear create nobody should "try again".
@@ -123,9 +123,8 @@ class _NewJob(Follower):
                         raise _Unclear(detail)
                     # Never sent again; the gateway's callback to this task's own URL will say what it made.
                     self.record(status=Status.CONFIRMING)
-                    yield Progress(Status.CONFIRMING, "", self.elapsed(), None, 0, note=(
-                        f"the create got no clear answer ({detail}); it is not sent again. Waiting for "
-                        f"{self.label} to say whether it made the task"))
+                    yield Progress(Status.CONFIRMING, "", self.elapsed(), None, 0,
+                                   note=Text("job.confirming", detail=detail, provider=self.label))
                     heard = await self.hear_task(self.started)
                     if heard is None:
                         raise _Unclear(detail)
@@ -138,8 +137,7 @@ class _NewJob(Follower):
                 resends += 1
                 if resends > RESENDS:
                     raise
-                yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0,
-                               note="the create got no clear answer and no task exists under its id; sending it again")
+                yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0, note=Text("job.resend"))
             except RequestRejected as exc:
                 if "already exist" not in exc.message.lower() or not self.request.external_task_id:
                     raise
@@ -164,8 +162,7 @@ class _NewJob(Follower):
             audio_url = await host.publish(folder, self.request.audio) if self.request.audio else None
         except Exception as exc:  # noqa: BLE001 - a disk, network or Hub failure; nothing was sent yet
             await self.ctx.withdraw(folder)
-            raise ConfigError(f"The media could not be published for {self.label} ({type(exc).__name__}); "
-                              "nothing was sent. Check AVATAR_PUBLIC_URL or AVATAR_HF_DATASET") from None
+            raise ConfigError(Text("job.publish_failed", provider=self.label, error=type(exc).__name__)) from None
         self.request = replace(self.request, image_url=image_url, audio_url=audio_url)
         return folder
 
@@ -196,8 +193,8 @@ class _NewJob(Follower):
             if task_id is not None:
                 raise  # the follow never raises these: a bug must not be reported as a refusal
             await self.ctx.withdraw(folder)
-            self.record(status=Status.FAILED, message=str(exc))
-            yield Failed(str(exc), None, exc)
+            self.record(status=Status.FAILED, message=exc.text)
+            yield Failed(exc.text, None, exc)
 
 
 def begin_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
@@ -231,7 +228,7 @@ async def run_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *
         try:
             row, request = begin_job(provider, request, ctx, owner=owner, changes=changes, byo_key=byo_key)
         except AvatarDemoError as exc:
-            yield Failed(str(exc), None, exc)
+            yield Failed(exc.text, None, exc)
             return
     async for event in _NewJob(ctx, provider, row, request, stop).run():
         yield event

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from ..core.errors import AvatarDemoError, GatewayError, GatewayUnreachable
 from ..core.status import Status
+from ..core.text import Text
 from ..providers.base import HasCallbacks, Lookup, Provider, TaskState
 from ..web.callbacks import Wakeup
 from ..web.download import download_video
@@ -96,13 +97,13 @@ class Follower:
         async with self.ctx.reads or nullcontext():
             return await self.provider.get(task_id)
 
-    def not_answering(self, exc: AvatarDemoError) -> str:
+    def not_answering(self, exc: AvatarDemoError) -> Text:
         """Why a read failed, without the gateway's advice (a task that exists is never "tried again")."""
         if isinstance(exc, GatewayUnreachable):
-            return f"{self.label} could not be reached"
+            return Text("job.not_reached", provider=self.label)
         if isinstance(exc, GatewayError):
-            return f"{self.label} answered with an error ({exc.message})"
-        return str(exc)
+            return Text("job.answered_error", provider=self.label, error=exc.message)
+        return exc.text
 
     async def follow(self, task_id: str, created_at: float) -> AsyncIterator[Event]:
         """Poll until an ending; *created_at* is on the timing clock. Ends with Succeeded, Failed or Unresolved.
@@ -128,7 +129,7 @@ class Follower:
                 state = await self.read(task_id)
             except AvatarDemoError as exc:
                 failures += 1
-                note = f"{self.not_answering(exc)}; still following task {task_id}"
+                note = Text("job.still_following", why=self.not_answering(exc), task=task_id)
                 if last is not Status.UNREACHABLE:
                     self.record(status=Status.UNREACHABLE, message=note)
                     last = Status.UNREACHABLE
@@ -151,7 +152,7 @@ class Follower:
             except AvatarDemoError as exc:
                 failures += 1
                 yield Progress(Status.UNREACHABLE, state.raw_status, self.elapsed(), task_id, polls,
-                               note=f"the video is ready but could not be fetched yet ({exc}); trying again")
+                               note=Text("job.video_not_fetched", error=exc.text))
 
     async def check_once(self, task_id: str, unresolved: Unresolved) -> AsyncIterator[Event]:
         """One look at a task nobody follows any more (overdue, stopped): finish it if the gateway says it
@@ -173,7 +174,8 @@ class Follower:
         Raises AvatarDemoError when the video cannot be fetched (yet): the record is then left as it was.
         """
         if state.status is Status.FAILED:
-            reason = f"{self.label}: task {task_id} failed: {state.message or 'the gateway gave no reason'}"
+            reason = Text("job.task_failed", provider=self.label, task=task_id,
+                          reason=Text.verbatim(state.message) if state.message else Text("job.no_reason"))
             self.record(status=Status.FAILED, message=reason, units=state.charged, elapsed_s=self.run_time())
             return Failed(reason, task_id)
         assert state.video_url is not None  # each parser guarantees it
@@ -207,17 +209,13 @@ class Follower:
             await self.pause(min(timing.unreachable_max_s, max(0.0, left)))
         return None
 
-    def unresolved(self, task_id: str | None, status: Status, detail: str = "") -> Unresolved:
+    def unresolved(self, task_id: str | None, status: Status, detail: str | Text = "") -> Unresolved:
         """End without a terminal status, saying plainly that it may still finish (or exist) and be billed."""
         if status is Status.UNKNOWN:
-            reason = (f"{self.label}: the create got no clear answer ({detail}). It was not sent again, so you are "
-                      f"not charged twice, but it may have been created and may be billed: check your {self.label} "
-                      "dashboard, where it would be listed")
+            reason = Text("job.unknown", provider=self.label, detail=detail)
         else:
-            why = "You stopped following it" if status is Status.STOPPED else "It is still not finished"
-            reason = (f"{why}: task {task_id} on {self.label} may still finish and be billed. It stays in your "
-                      "history, which checks it again when you reopen the page; it is also listed on your "
-                      f"{self.label} dashboard")
+            key = "job.stopped" if status is Status.STOPPED else "job.overdue"
+            reason = Text(key, task=task_id, provider=self.label)
         self.record(status=status, message=reason)
         return Unresolved(reason, task_id, status)
 
@@ -245,13 +243,13 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
                 try:
                     found = await provider.find_external(record.external_task_id)
                 except AvatarDemoError as exc:
-                    yield job.unresolved(None, Status.UNKNOWN, f"it could not be looked up: {exc}")
+                    yield job.unresolved(None, Status.UNKNOWN, Text("job.lookup_failed", error=exc.text))
                     return
                 if found is not None and older_than_sent(found, record.sent_at):
                     # Someone else's task under the same id: the gateway refused ours as a duplicate.
                     found = None
                 if found is None:
-                    reason = "The task was never created (nothing was charged); generate again"
+                    reason = Text("job.never_created")
                     job.record(status=Status.FAILED, message=reason)
                     await ctx.withdraw(record.media_token)
                     yield Failed(reason, None)
@@ -260,7 +258,7 @@ async def follow_task(provider: Provider, row: int, ctx: JobContext, *,
                 job.record(status=Status.CONFIRMING)
                 found = await job.hear_task(created)
             if found is None:
-                yield job.unresolved(None, Status.UNKNOWN, "the app stopped before the gateway answered")
+                yield job.unresolved(None, Status.UNKNOWN, Text("job.app_stopped"))
                 return
             task_id = found.task_id
             job.adopt(found)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import AvatarDemoError
 from ..core.status import Status
+from ..core.text import Text
 from ..providers.base import AvatarRequest, Cancellable, Provider
 from ..store.history import Record, RunFacts
 from .context import JobContext
@@ -93,9 +94,7 @@ class Followers:
                 await self._add(tracked, event)
         except Exception:  # noqa: BLE001 - a bug must not lose the task: keep it resumable and say so
             log.exception("the follower of row %s failed", tracked.row)
-            await self._add(tracked, Unresolved(
-                "Following this task broke off because of an error in the app; it may still finish and be billed. "
-                "It stays in your history, which checks it again when you reopen the page", None, Status.OVERDUE))
+            await self._add(tracked, Unresolved(Text("job.follow_broke"), None, Status.OVERDUE))
         finally:
             if not created:
                 _quietly(on_created)
@@ -159,18 +158,14 @@ class Followers:
         try:
             provider = self.provider_for(spec_name)
         except AvatarDemoError as exc:
-            self.ctx.recorder.update(record.id, message=f"not followed: {exc}")
+            self.ctx.recorder.update(record.id, message=Text("job.not_followed", error=exc.text))
             return None
         if provider.spec.in_process:
-            self.ctx.recorder.update(record.id, status=Status.FAILED,
-                                     message="Offline previews end with the app that rendered them; nothing was "
-                                             "charged. Generate it again")
+            self.ctx.recorder.update(record.id, status=Status.FAILED, message=Text("job.preview_restart"))
             return None
         if record.byo_key and record.status.followed:
-            self.ctx.recorder.update(record.id, status=Status.STOPPED, message=(
-                f"Started with your own key, which this app never stores, so it cannot be followed after a restart: "
-                f"task {record.task_id or '(no id yet)'} may still finish and be billed; it is listed on your "
-                f"{provider.spec.label} dashboard"))
+            self.ctx.recorder.update(record.id, status=Status.STOPPED, message=Text(
+                "job.byo_restart", task=record.task_id or Text("job.no_id_yet"), provider=provider.spec.label))
             return None
         if record.byo_key:
             return None

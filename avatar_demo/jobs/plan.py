@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core.errors import DiskFull, InputError
+from ..core.text import Text
 from ..media import PreparedImage, PreparedMedia, prepare_image, prepare_media
 from ..media.audio import MIN_AUDIO_S
 from ..media.ffmpeg import media_duration
@@ -199,7 +200,7 @@ def _check_url(url: str | None) -> str | None:
         return None
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError("The callback URL must be an http:// or https:// address: correct it, or leave it empty")
+        raise InputError(Text("input.callback_url"))
     return url
 
 
@@ -208,8 +209,7 @@ def _external_id(value: str | None, prefix: str | None) -> str | None:
     if not value:
         return None
     if not _EXTERNAL_ID.fullmatch(value):
-        raise InputError("The external task id may use only letters, digits and . _ - : (at most 64 characters): "
-                         "correct it, or leave it empty and one is made for you")
+        raise InputError(Text("input.external_id"))
     # Namespaced per visitor, so one visitor's id can never name another visitor's task.
     return f"{prefix}-{value}" if prefix else value
 
@@ -218,29 +218,30 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
                    external_prefix: str | None = None) -> JobPlan:
     """Validate, clamp the voice window to *limit*, prepare the media (shared through *inputs*), build the request."""
     if not job.image:
-        raise InputError("Add a portrait photo first: upload one, take one with the webcam, or paste one")
+        raise InputError(Text("input.no_photo"))
     audio_id = (job.audio_id or "").strip() if spec.tts else ""
     if not job.audio and not audio_id:
-        raise InputError("Add a voice clip first: upload or record one, or make one with text to speech")
+        raise InputError(Text("input.no_voice"))
     if job.mode not in ("std", "pro"):
-        raise InputError(f"The mode must be std (720p) or pro (1080p), not {job.mode!r}: choose one of them")
+        raise InputError(Text("input.mode", mode=repr(job.mode)))
     callback_url = _check_url(job.callback_url)
     external_id = _external_id(job.external_task_id, external_prefix)
     start = float(job.start or 0)
     if not math.isfinite(start) or start < 0:
-        raise InputError("The start offset must be 0 s or more: set it to 0 to start at the beginning of the clip")
+        raise InputError(Text("input.start_negative"))
     length = limit.clamp(job.length)
     lease = await inputs.prepare(job.image, None if audio_id else job.audio, start=start, length=length)
     try:
-        changes = [f"Photo: {c}" for c in lease.image.changes]
+        changes = [Text("change.photo", change=c) for c in lease.image.changes]
         seconds: float | None = None
         if lease.media is not None:
             audio = lease.media.audio
             seconds = audio.duration_s
-            changes += [f"Voice: {c}" for c in audio.changes]
+            changes += [Text("change.voice", change=c) for c in audio.changes]
             source = getattr(audio, "source_duration_s", None)
             if limit.reason and source is not None and source - start > limit.seconds + 0.05:
-                changes.append(f"Voice: at most {limit.seconds:g} s was used because {limit.reason}")
+                changes.append(Text("change.voice", change=Text("change.voice_capped", seconds=limit.seconds,
+                                                                 reason=limit.reason)))
         request = AvatarRequest(
             image=lease.image.path, audio=None if audio_id else lease.media.audio.path if lease.media else None,
             audio_id=audio_id or None, prompt=(job.prompt or "").strip(), mode=job.mode,  # type: ignore[arg-type]
@@ -250,5 +251,5 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
     except BaseException:
         lease.release()
         raise
-    return JobPlan(spec, request, changes, list(getattr(lease.image, "warnings", [])), seconds,
+    return JobPlan(spec, request, changes, list(lease.image.warnings), seconds,
                    spec.estimate(job.mode, seconds), lease)

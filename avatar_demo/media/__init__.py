@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.text import Text
 from .audio import PreparedAudio, prepare_audio
 from .image import PreparedImage, prepare_image
 
@@ -30,12 +31,13 @@ class PreparedMedia:
     @property
     def changes(self) -> list[str]:
         """Every change made, labelled by input."""
-        return [f"Photo: {c}" for c in self.image.changes] + [f"Voice: {c}" for c in self.audio.changes]
+        return ([Text("change.photo", change=c) for c in self.image.changes]
+                + [Text("change.voice", change=c) for c in self.audio.changes])
 
     @property
     def warnings(self) -> list[str]:
         """Doubts worth showing before a paid submit (the inputs are still usable)."""
-        return [f"Photo: {w}" for w in self.image.warnings]
+        return [Text("change.photo", change=w) for w in self.image.warnings]
 
 
 async def prepare_media(

@@ -6,6 +6,8 @@ import io
 
 from PIL import Image, ImageStat
 
+from ..core.text import Text
+
 __all__ = ["edge_colour", "flat_colour_warning", "flatten_onto_white", "to_rgb8"]
 
 #: A photo whose colours vary less than this (standard deviation, 0-255 scale) is one flat colour
@@ -30,7 +32,7 @@ def _scale_to_8bit(img: Image.Image, changes: list[str]) -> Image.Image:
             top = 1.0 if high <= 1.0 else max(float(high), 255.0)
         else:  # "I": Pillow's mode for 16-bit PGM/TIFF data, or genuinely 32-bit values
             top = 65535.0 if high <= 65535 else float(high)
-    changes.append(f"reduced {'16' if top == 65535.0 else 'high'}-bit greyscale to 8-bit")
+    changes.append(Text("photo.grey16" if top == 65535.0 else "photo.grey_high"))
     if img.mode == "F":
         return img.point(lambda v: v * (255.0 / top)).convert("L")
     if img.mode not in ("I", "F"):
@@ -52,7 +54,7 @@ def _profile_to_srgb(img: Image.Image, icc: bytes, changes: list[str]) -> Image.
         return img
     if converted is None:
         return img
-    changes.append("converted the photo's colour profile to sRGB")
+    changes.append(Text("photo.profile"))
     return converted
 
 
@@ -61,7 +63,7 @@ def to_rgb8(img: Image.Image, changes: list[str], icc: bytes | None = None) -> I
     if img.mode in _SIXTEEN_BIT or img.mode in ("I", "F"):
         img = _scale_to_8bit(img, changes)
     if img.mode == "CMYK":
-        changes.append("converted CMYK colours to RGB")
+        changes.append(Text("photo.cmyk"))
         # With the file's own profile the press colours map to screen colours properly; without
         # one, Pillow's plain inversion is the best guess.
         converted = _profile_to_srgb(img, icc, []) if icc else img
@@ -69,11 +71,11 @@ def to_rgb8(img: Image.Image, changes: list[str], icc: bytes | None = None) -> I
     if img.mode == "LAB":
         from PIL import ImageCms
 
-        changes.append("converted LAB colours to RGB")
+        changes.append(Text("photo.lab"))
         return ImageCms.applyTransform(img, ImageCms.buildTransform(
             ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"))
     if img.mode in ("YCbCr", "HSV"):
-        changes.append(f"converted {img.mode} colours to RGB")
+        changes.append(Text("photo.mode", mode=img.mode))
         return img.convert("RGB")
     img = img.convert("RGBA" if _has_alpha(img) else "RGB")
     return _profile_to_srgb(img, icc, changes) if icc else img
@@ -85,7 +87,7 @@ def flatten_onto_white(img: Image.Image, changes: list[str]) -> Image.Image:
         return img.convert("RGB") if img.mode != "RGB" else img
     alpha = img.getchannel("A")
     if alpha.getextrema()[0] < 255:
-        changes.append("flattened transparency onto white")
+        changes.append(Text("photo.flattened"))
     background = Image.new("RGB", img.size, (255, 255, 255))
     background.paste(img.convert("RGB"), mask=alpha)
     return background
@@ -99,14 +101,11 @@ def edge_colour(img: Image.Image) -> tuple[int, int, int]:
     return tuple(round(sum(m[i] for m in means) / len(means)) for i in range(3))  # type: ignore[return-value]
 
 
-def flat_colour_warning(img: Image.Image) -> str | None:
+def flat_colour_warning(img: Image.Image) -> Text | None:
     """A plain-language warning when an "RGB" photo is almost one colour (no face can be in it)."""
     small = img.resize((64, 64), Image.Resampling.BILINEAR) if max(img.size) > 64 else img
     spread = max(ImageStat.Stat(small).stddev)
     if spread >= FLAT_STDDEV:
         return None
     r, g, b = (round(v) for v in ImageStat.Stat(small).mean)
-    return (
-        f"The photo is almost a single flat colour (RGB {r}, {g}, {b}) with no visible face or detail; "
-        "check that it is the portrait you meant before paying for a video"
-    )
+    return Text("photo.flat", r=r, g=g, b=b)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..core.text import Text
 from .isolated import decode_isolated
 from .photo_header import PhotoHeader
 from .pillow_decode import decode_with_pillow
@@ -106,8 +107,8 @@ def _needs_profile_conversion(header: PhotoHeader) -> bool:
 def _describe_vips_colour(header: PhotoHeader, changes: list[str]) -> None:
     # libvips converts silently; the person should still hear what happened to their photo.
     if header.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        changes.append("reduced 16-bit greyscale to 8-bit")
+        changes.append(Text("photo.grey16"))
     if header.mode == "CMYK":
-        changes.append("converted CMYK colours to RGB")
+        changes.append(Text("photo.cmyk"))
     elif _needs_profile_conversion(header):
-        changes.append("converted the photo's colour profile to sRGB")
+        changes.append(Text("photo.profile"))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.text import Text, text_to_data
 from .decode import decode_stored
 from .isolated import CHILD_MEMORY_BYTES
 from .photo_header import read_photo_header
@@ -25,13 +26,12 @@ def main(argv: Sequence[str]) -> int:
         image = decode_stored(src, read_photo_header(src), (width, height), changes)
         image.save(out, "PNG", compress_level=1)
     except InputError as exc:
-        print(json.dumps({"error": str(exc)}))
+        print(json.dumps({"error": text_to_data(exc.text)}))
         return 2
     except MemoryError:
-        print(json.dumps({"error": f"The photo {src.name} needs too much memory to decode: export it at a smaller "
-                                   "size (e.g. 4000 px on the long side) or as an ordinary JPEG, and upload again"}))
+        print(json.dumps({"error": text_to_data(Text("photo.memory", name=src.name))}))
         return 3
-    print(json.dumps({"changes": changes}))
+    print(json.dumps({"changes": text_to_data(changes)}))
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..core.text import Text
+
 __all__ = ["MAX_ASPECT", "MAX_SIDE", "MIN_SIDE", "Layout", "plan_layout"]
 
 MIN_SIDE = 300
@@ -19,7 +21,7 @@ class Layout:
 
     canvas: tuple[int, int]
     photo: tuple[int, int]
-    changes: list[str] = field(default_factory=list)
+    changes: list[Text] = field(default_factory=list)
 
     @property
     def offset(self) -> tuple[int, int]:
@@ -27,23 +29,23 @@ class Layout:
         return (self.canvas[0] - self.photo[0]) // 2, (self.canvas[1] - self.photo[1]) // 2
 
 
-def _pad(w: int, h: int, changes: list[str]) -> tuple[int, int]:
+def _pad(w: int, h: int, changes: list[Text]) -> tuple[int, int]:
     if w / h > MAX_ASPECT:
         new_w, new_h, label = w, math.ceil(w / MAX_ASPECT), "2.5:1"
     elif h / w > MAX_ASPECT:
         new_w, new_h, label = math.ceil(h / MAX_ASPECT), h, "1:2.5"
     else:
         return w, h
-    changes.append(f"padded {w}×{h} to {new_w}×{new_h} ({label}; the gateways accept 1:2.5 to 2.5:1)")
+    changes.append(Text("photo.padded", w=w, h=h, new_w=new_w, new_h=new_h, ratio=label))
     return new_w, new_h
 
 
-def _fit(w: int, h: int, changes: list[str]) -> tuple[int, int]:
+def _fit(w: int, h: int, changes: list[Text]) -> tuple[int, int]:
     if max(w, h) > MAX_SIDE:
         scale = MAX_SIDE / max(w, h)
         # Round the short side up so the aspect ratio never drifts past 2.5:1.
         new = (MAX_SIDE, math.ceil(h * scale)) if w >= h else (math.ceil(w * scale), MAX_SIDE)
-        changes.append(f"resized {w}×{h} to {new[0]}×{new[1]}")
+        changes.append(Text("photo.resized", w=w, h=h, new_w=new[0], new_h=new[1]))
         return new
     if min(w, h) < MIN_SIDE:
         scale = MIN_SIDE / min(w, h)
@@ -52,7 +54,7 @@ def _fit(w: int, h: int, changes: list[str]) -> tuple[int, int]:
             new = (max(MIN_SIDE, math.floor(w * scale)), MIN_SIDE)
         else:
             new = (MIN_SIDE, max(MIN_SIDE, math.floor(h * scale)))
-        changes.append(f"upscaled {w}×{h} to {new[0]}×{new[1]} (sides must be at least {MIN_SIDE} px)")
+        changes.append(Text("photo.upscaled", w=w, h=h, new_w=new[0], new_h=new[1], least=MIN_SIDE))
         return new
     return w, h
 
@@ -63,7 +65,7 @@ def plan_layout(width: int, height: int) -> Layout:
     Knowing it up front lets the decoder produce the photo at its final size directly, which is
     what keeps a 60-megapixel upload from ever existing at full size in memory.
     """
-    changes: list[str] = []
+    changes: list[Text] = []
     padded = _pad(width, height, changes)
     canvas = _fit(*padded, changes)
     if padded == (width, height):

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..core.errors import InputError
+from ..core.text import Text
 from .colour import edge_colour, flat_colour_warning, flatten_onto_white
 from .decode import decode_photo
 from .geometry import MAX_ASPECT, MAX_SIDE, MIN_SIDE, Layout, plan_layout
@@ -60,8 +61,7 @@ def _encode_jpeg(img: Image.Image) -> bytes:
         img.save(buf, format="JPEG", quality=quality, optimize=False)
         if buf.tell() <= MAX_IMAGE_BYTES:
             return buf.getvalue()
-    raise InputError("The photo could not be compressed under the gateways' 10 MB limit: export it as a JPEG at a "
-                     "smaller size and upload again")
+    raise InputError(Text("photo.too_big_to_compress"))
 
 
 def prepare_image(
@@ -74,16 +74,15 @@ def prepare_image(
     """
     src = Path(src)
     if not src.is_file():
-        raise InputError(f"The photo {src.name} is not on the server (it may have expired): upload it again")
+        raise InputError(Text("photo.missing", name=src.name))
     if src.stat().st_size == 0:
-        raise InputError(f"The photo {src.name} is empty (0 bytes): the upload may have been cut off; choose the "
-                         "file again")
+        raise InputError(Text("photo.empty", name=src.name))
     header = read_photo_header(src)
-    changes: list[str] = []
+    changes: list[Text] = []
     if header.animated:
-        changes.append("used the first frame of the animation")
+        changes.append(Text("photo.first_frame"))
     if header.orientation != 1:
-        changes.append("rotated upright using the photo's EXIF orientation")
+        changes.append(Text("photo.rotated"))
     layout = plan_layout(*header.size)
     photo = decode_photo(src, header, layout.photo, changes)
     photo = flatten_onto_white(photo, changes)

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..core.errors import InputError
+from ..core.text import Text, text_from_data
 
 __all__ = ["CHILD_MEMORY_BYTES", "CHILD_MODULE", "decode_isolated"]
 
@@ -39,10 +40,8 @@ def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Ima
         except (IndexError, ValueError):
             report = {}
         if proc.returncode != 0 or "changes" not in report:
-            raise InputError(report.get("error") or f"The photo {src.name} could not be decoded (it may be damaged, or "
-                                                    "too large to decode safely): export it as an ordinary JPEG "
-                                                    "and upload again")
-        changes.extend(report["changes"])
+            raise InputError(text_from_data(report.get("error")) or Text("photo.child_failed", name=src.name))
+        changes.extend(text_from_data(report["changes"]))
         with Image.open(out) as decoded:
             decoded.load()
             return decoded

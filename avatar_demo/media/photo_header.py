@@ -10,15 +10,14 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from ..core.errors import InputError
+from ..core.text import Text
 
 __all__ = ["MAX_PIXELS", "PhotoHeader", "damaged", "read_photo_header"]
 
 #: Refuse anything larger before decoding it (decompression bombs).
 MAX_PIXELS = 64_000_000
 _ROTATED = (5, 6, 7, 8)
-_READABLE = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
-#: What to do about a photo that is too large, as a person would do it.
-_EXPORT_SMALLER = "export it at a smaller size, e.g. 4000 px on the long side, and upload again"
+
 #: What Pillow and its plugins raise for files they cannot parse.
 _DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 
@@ -62,18 +61,15 @@ def damaged(name: str, detail: Exception | str) -> InputError:
     """The one refusal for a file whose decoder gave up, with the decoder's reason on the same line."""
     text = str(detail).strip()
     reason = text.splitlines()[0][:160] if text else type(detail).__name__
-    return InputError(f"The photo {name} is truncated or damaged and cannot be read ({reason}): take or export it "
-                      "again and upload the new file")
+    return InputError(Text("photo.damaged", name=name, reason=reason))
 
 
 def _too_large(name: str, width: int | None = None, height: int | None = None) -> InputError:
     limit = MAX_PIXELS // 1_000_000
     if width is None or height is None:
-        return InputError(f"The photo {name} is too large to open safely (over {limit} megapixels): {_EXPORT_SMALLER}")
-    return InputError(
-        f"The photo {name} is too large to open safely: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
-        f"the limit is {limit}; {_EXPORT_SMALLER}"
-    )
+        return InputError(Text("photo.too_large", name=name, limit=limit))
+    return InputError(Text("photo.too_large.sized", name=name, w=width, h=height, mp=round(width * height / 1e6),
+                           limit=limit))
 
 
 def _orientation(img: Image.Image) -> int:
@@ -127,7 +123,7 @@ def read_photo_header(src: Path) -> PhotoHeader:
         except Image.DecompressionBombError:
             raise _too_large(src.name) from None
         except UnidentifiedImageError:
-            raise InputError(f"{src.name} is not a photo this app can read: upload a {_READABLE} image") from None
+            raise InputError(Text("photo.not_an_image", name=src.name)) from None
         except _DECODER_ERRORS as exc:
             raise damaged(src.name, exc) from None
     with img:
@@ -135,7 +131,7 @@ def read_photo_header(src: Path) -> PhotoHeader:
         if width * height > MAX_PIXELS:
             raise _too_large(src.name, width, height)
         if width < 1 or height < 1:
-            raise damaged(src.name, "it has no pixels")
+            raise damaged(src.name, Text("photo.no_pixels"))
         try:
             # An MPO (some cameras' JPEG) holds a second, preview picture, not an animation.
             animated = img.format != "MPO" and bool(getattr(img, "is_animated", False))

@@ -9,6 +9,7 @@ from types import ModuleType
 from PIL import Image
 
 from ..core.errors import InputError
+from ..core.text import Text
 from .photo_header import damaged
 
 __all__ = ["VIPS_FORMATS", "decode_with_vips"]
@@ -56,7 +57,7 @@ def decode_with_vips(src: Path, size: tuple[int, int], *, convert_profile: bool)
         )
         loader = image.get("vips-loader") if image.get_typeof("vips-loader") else ""
         if loader not in _LOADERS:
-            raise InputError(f"{src.name} is not a photo this app can read: upload a JPEG, PNG or WebP image")
+            raise InputError(Text("photo.not_an_image", name=src.name))
         # colourspace scales 16-bit and float data into 0-255 and maps CMYK (with the file's profile,
         # or libvips' built-in one) and greyscale to sRGB; alpha rides along.
         if image.interpretation != "srgb" or image.format != "uchar":
@@ -70,6 +71,5 @@ def decode_with_vips(src: Path, size: tuple[int, int], *, convert_profile: bool)
         raise damaged(src.name, _reason(exc)) from None
     mode = {3: "RGB", 4: "RGBA"}.get(image.bands)
     if mode is None:
-        raise InputError(f"The photo {src.name} has a colour layout this app cannot convert ({image.bands} channels): "
-                         "export it as an ordinary RGB JPEG or PNG and upload again")
+        raise InputError(Text("photo.bands", name=src.name, bands=image.bands))
     return Image.frombytes(mode, (image.width, image.height), data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.errors import NotAllowed
+from ..core.text import Text
 from ..jobs.events import Ending, Failed
 from ..providers.spec import ProviderSpec
 from ..store.ledger import Ledger, Reservation, Usage, utc_day
@@ -18,8 +19,7 @@ __all__ = ["HousePolicy", "HouseRules", "Permit", "TTS_UNITS"]
 
 #: What one text-to-speech call costs on Kling's price list.
 TTS_UNITS = 0.05
-_WAYS_ON = ("paste your own key under *Your own API key* (used for that request only, never stored), "
-            "or choose the free offline preview")
+_WAYS_ON = Text("house.ways_on")
 
 
 @dataclass(frozen=True)
@@ -78,39 +78,35 @@ class HousePolicy:
         self._check_left(used, runs=runs)
         return Permit(None, house=True, voice_cap=self.voice_cap(spec, user_key=None))
 
-    def voice_cap(self, spec: ProviderSpec, *, user_key: str | None) -> tuple[float, str] | None:
+    def voice_cap(self, spec: ProviderSpec, *, user_key: str | None) -> tuple[float, Text] | None:
         """The allowance's cap on seconds of voice, and why: on the house key in public mode only."""
         if not self.public or spec.free or user_key:
             return None
-        return self.rules.free_seconds, f"free runs on this app are limited to {self.rules.free_seconds:g} s of voice"
+        return self.rules.free_seconds, Text("house.voice_cap", seconds=self.rules.free_seconds)
 
     def check_jobs(self, busy: int, runs: int) -> None:
         """In public mode a visitor runs at most AVATAR_MAX_JOBS_PER_VISITOR jobs at once (*busy* are theirs now)."""
         if self.public and busy + runs > self.rules.max_jobs:
-            raise NotAllowed(f"You already have {busy} video(s) in progress here; at most {self.rules.max_jobs} run "
-                             "at once per visitor. Wait for one to finish")
+            raise NotAllowed(Text("house.too_many_jobs", busy=busy, most=self.rules.max_jobs))
 
     def _may_use_house_key(self, visitor: Visitor) -> None:
         rules = self.rules
         if not rules.house_key:
-            raise NotAllowed(f"This app has no free runs: its owner lets visitors use their own keys. To go on, {_WAYS_ON}")
+            raise NotAllowed(Text("house.no_free_runs", ways=_WAYS_ON))
         if rules.require_login and not visitor.signed_in:
-            raise NotAllowed(f"Sign in with Hugging Face to use the free runs, or {_WAYS_ON}")
+            raise NotAllowed(Text("house.sign_in", ways=_WAYS_ON))
         if rules.allowed_orgs and not set(visitor.orgs) & set(rules.allowed_orgs):
-            raise NotAllowed(f"The free runs are for members of {', '.join(rules.allowed_orgs)}. To go on, {_WAYS_ON}")
+            raise NotAllowed(Text("house.members_only", orgs=list(rules.allowed_orgs), ways=_WAYS_ON))
 
     def _check_left(self, used: Usage, *, runs: int = 0, speech: int = 0, units: float = 0.0) -> None:
         rules = self.rules
         if runs and used.runs + runs > rules.free_runs:
             left = max(0, rules.free_runs - used.runs)
-            raise NotAllowed(f"You have {left} of {rules.free_runs} free runs left today (this needs {runs}); they "
-                             f"reset at 00:00 UTC. To go on now, {_WAYS_ON}")
+            raise NotAllowed(Text("house.runs_left", left=left, total=rules.free_runs, runs=runs, ways=_WAYS_ON))
         if speech and used.speech + speech > self.speech_limit:
-            raise NotAllowed(f"You have used today's {self.speech_limit} free text-to-speech calls; they reset at "
-                             f"00:00 UTC. Paste your own key to go on")
+            raise NotAllowed(Text("house.speech_used", calls=self.speech_limit))
         if used.all_units + units > rules.daily_units + 1e-9:
-            raise NotAllowed(f"Today's free budget for everyone on this app is used up; it resets at 00:00 UTC. "
-                             f"To go on now, {_WAYS_ON}")
+            raise NotAllowed(Text("house.budget_used", ways=_WAYS_ON))
 
     @property
     def speech_limit(self) -> int:
@@ -128,7 +124,7 @@ class HousePolicy:
                                     max_units=self.rules.daily_units)
         if isinstance(taken, Usage):
             self._check_left(taken, runs=runs, speech=speech, units=sum(units))
-            raise NotAllowed(f"The free runs are used up for today. To go on, {_WAYS_ON}")
+            raise NotAllowed(Text("house.runs_used", ways=_WAYS_ON))
         if speech:
             return [taken]
         # One part per job, so each can be given back on its own if its create is refused.
@@ -137,8 +133,7 @@ class HousePolicy:
     def check_audio_id(self, visitor: Visitor, permit: Permit, audio_id: str | None) -> None:
         """On the house key an audio id must be one this visitor made here (ids would name other people's speech)."""
         if self.public and permit.house and audio_id and self.ledger.speech_maker(audio_id) != visitor.key:
-            raise NotAllowed("That audio id was not made here by you: make your own speech with text to speech first, "
-                             "or paste your own key to use the ids of your own account")
+            raise NotAllowed(Text("house.audio_id_not_yours"))
 
     def remember_speech(self, visitor: Visitor, permit: Permit, audio_id: str) -> None:
         """Text to speech on the house key made *audio_id* for *visitor*."""
@@ -155,20 +150,19 @@ class HousePolicy:
         for reservation in reservations:
             self.ledger.release(reservation)
 
-    def allowance_line(self, visitor: Visitor) -> str:
+    def allowance_line(self, visitor: Visitor) -> Text | str:
         """What the page says about the allowance ("2 of 3 free runs left today · resets 00:00 UTC")."""
         if not self.public:
             return ""
         rules = self.rules
         if not rules.house_key:
-            return "This app runs on visitors' own keys (or the free offline preview)."
+            return Text("house.own_keys_only")
         used = self.ledger.usage(visitor.key, utc_day())
         left = max(0, rules.free_runs - used.runs)
-        who = f" for **{visitor.label}**" if visitor.signed_in else ""
-        line = (f"**{left} of {rules.free_runs} free runs left today**{who} · up to {rules.free_seconds:g} s of voice "
-                "each · resets 00:00 UTC")
+        line = Text("house.line", left=left, total=rules.free_runs, seconds=rules.free_seconds,
+                    who=Text("house.line.who", name=visitor.label) if visitor.signed_in else "")
         if rules.require_login and not visitor.signed_in:
-            line += " · sign in with Hugging Face to use them"
+            line = Text("house.line.more", line=line, more=Text("house.line.sign_in"))
         if used.all_units >= rules.daily_units:
-            line += " · today's shared budget is used up"
+            line = Text("house.line.more", line=line, more=Text("house.line.budget_used"))
         return line

@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..core.errors import InputError, UnexpectedReply
 from ..core.status import Status
+from ..core.text import Text
 from .spec import ProviderSpec
 
 __all__ = [
@@ -33,7 +34,7 @@ def parse_status(provider: str, word: object, table: Mapping[str, Status]) -> St
     """Map a gateway's status word through *table*; an unknown word is an error, never "running"."""
     if isinstance(word, str) and word in table:
         return table[word]
-    raise UnexpectedReply(provider, f"unknown task status {word!r}", hint="the gateway's contract may have changed")
+    raise UnexpectedReply(provider, Text("gw.unknown_status", word=repr(word)), hint=Text("hint.contract_changed"))
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,12 @@ class AvatarRequest:
 
     def __post_init__(self) -> None:
         if (self.audio is None) == (self.audio_id is None):
-            raise InputError("Give exactly one voice source: a voice clip or a text-to-speech audio id, not both")
+            raise InputError(Text("input.one_voice"))
         if self.mode not in ("std", "pro"):
-            raise InputError(f"The mode must be std (720p) or pro (1080p), not {self.mode!r}: choose one of them")
+            raise InputError(Text("input.mode", mode=repr(self.mode)))
         if len(self.prompt) > MAX_PROMPT:
-            raise InputError(f"The prompt is {len(self.prompt)} characters and the limit is {MAX_PROMPT}: shorten it by "
-                             f"{len(self.prompt) - MAX_PROMPT}")
+            raise InputError(Text("input.prompt_too_long", length=len(self.prompt), limit=MAX_PROMPT,
+                                  over=len(self.prompt) - MAX_PROMPT))
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,11 @@ class TtsRequest:
 
     def __post_init__(self) -> None:
         if not self.text.strip():
-            raise InputError("Type the text to speak first")
+            raise InputError(Text("tts.no_text"))
         if len(self.text) > 1000:
-            raise InputError(f"The text is {len(self.text)} characters and text to speech takes at most 1000: shorten "
-                             f"it by {len(self.text) - 1000}")
+            raise InputError(Text("tts.too_long", length=len(self.text), over=len(self.text) - 1000))
         if not 0.8 <= self.voice_speed <= 2.0:
-            raise InputError(f"The voice speed must be between 0.8 and 2.0, not {self.voice_speed:g}: pick a value in "
-                             "that range")
+            raise InputError(Text("tts.speed", speed=self.voice_speed))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ..core.errors import (
     UnexpectedReply,
 )
 from ..core.status import Status
+from ..core.text import Text
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_LIST_PRICE, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
@@ -33,18 +34,18 @@ SPEC = ProviderSpec(
 CRUN_STATUS = {"pending": Status.QUEUED, "running": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label
 
-CRUN_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
-    401: (AuthError, "unauthorized: the API key is missing or invalid", "check CRUN_API_KEY"),
-    402: (QuotaError, "insufficient credits", "top up crun.ai credits or switch provider"),
-    403: (AuthError, "the API key is disabled", "enable or replace the key"),
-    404: (NotFound, "not found", None),
-    422: (RequestRejected, "validation error", None),
-    429: (CapacityError, "rate limited", "wait, then try again"),
+CRUN_CODES: dict[int, tuple[type[GatewayError], Text, Text | None]] = {
+    401: (AuthError, Text("crun.401"), Text("hint.check_crun_key")),
+    402: (QuotaError, Text("crun.402"), Text("hint.top_up_crun")),
+    403: (AuthError, Text("crun.403"), Text("hint.replace_key")),
+    404: (NotFound, Text("crun.404"), None),
+    422: (RequestRejected, Text("crun.422"), None),
+    429: (CapacityError, Text("crun.429"), Text("hint.wait_then_retry")),
     # Maintenance is a refusal, not a failure mid-request: wait it out like a capacity refusal.
-    455: (CapacityError, "under maintenance", "try again later"),
-    500: (ServerError, "server error", "try again later"),
-    501: (RequestRejected, "generation failed", "try another photo, voice or prompt"),
-    505: (RequestRejected, "the feature is disabled", "switch provider"),
+    455: (CapacityError, Text("crun.455"), Text("hint.try_again_later")),
+    500: (ServerError, Text("crun.500"), Text("hint.try_again_later")),
+    501: (RequestRejected, Text("crun.501"), Text("hint.try_another_photo_voice_or_prompt")),
+    505: (RequestRejected, Text("crun.505"), Text("hint.switch_provider")),
 }
 
 
@@ -57,8 +58,8 @@ def crun_error(response: httpx.Response, body: Any) -> GatewayError | None:
     if key in CRUN_CODES:
         cls, summary, hint = CRUN_CODES[key]
         detail = str(body.get("message") or "") if isinstance(body, dict) else ""
-        if detail and detail.lower() not in summary:
-            summary = f"{summary}: {detail}"
+        if detail and detail.lower() not in summary.lower():
+            summary = Text("gw.with_detail", summary=summary, detail=detail)
         return cls(LABEL, summary, status_code=response.status_code, code=key,
                    retry_after=retry_after_seconds(response.headers), hint=hint)
     return status_error(LABEL, response)
@@ -67,13 +68,13 @@ def crun_error(response: httpx.Response, body: Any) -> GatewayError | None:
 def parse_crun_task(data: Any) -> TaskState:
     """Turn crun's TaskInfo data into a TaskState; `status`, not result.code, decides."""
     if not isinstance(data, dict) or not data.get("task_id"):
-        raise UnexpectedReply(LABEL, "reply has no task")
+        raise UnexpectedReply(LABEL, Text("gw.no_task"))
     word = data.get("status")
     status = parse_status(LABEL, word, CRUN_STATUS)
     result = data.get("result") or {}
     urls = result.get("media_urls") or []
     if status is Status.DONE and not urls:
-        raise UnexpectedReply(LABEL, f"task {data['task_id']} succeeded but names no video")
+        raise UnexpectedReply(LABEL, Text("gw.no_video", task=str(data["task_id"])))
     credits = data.get("credits")
     return TaskState(
         task_id=str(data["task_id"]),
@@ -105,10 +106,7 @@ class CrunProvider:
     async def create(self, request: AvatarRequest) -> TaskState:
         """Send one create (crun has no idempotency key: never re-sent after an unclear answer)."""
         if not (request.image_url and request.audio_url):
-            raise ConfigError(
-                "crun.ai fetches media by URL: set AVATAR_PUBLIC_URL to this app's public address, "
-                "or AVATAR_HF_DATASET (with HF_TOKEN) to publish through a Hugging Face dataset"
-            )
+            raise ConfigError(Text("crun.needs_urls"))
         inputs: dict[str, Any] = {"mode": request.mode, "image_url": request.image_url, "audio_url": request.audio_url}
         if request.prompt.strip():
             inputs["prompt"] = request.prompt.strip()
@@ -118,7 +116,7 @@ class CrunProvider:
         reply = await self.http.send("POST", "/api/v1/client/job/CreateTask", json=body)
         task_id = (reply.get("data") or {}).get("task_id")
         if not task_id:
-            raise UnexpectedReply(LABEL, "create reply has no task id")
+            raise UnexpectedReply(LABEL, Text("gw.no_task_id"))
         return TaskState(task_id=str(task_id), status=Status.QUEUED, raw_status="pending")
 
     async def get(self, task_id: str) -> TaskState:

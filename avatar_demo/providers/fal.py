@@ -11,6 +11,7 @@ import httpx
 
 from ..core.errors import AuthError, GatewayError, NotFound, QuotaError, RateLimited, RequestRejected, UnexpectedReply
 from ..core.status import Status
+from ..core.text import Text
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_UNIT_USD, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
@@ -42,16 +43,16 @@ def fal_error(response: httpx.Response, body: Any) -> GatewayError | None:
     if code in (401, 403):
         # fal locks an account whose balance is exhausted with a 403 that says so.
         if "balance" in detail.lower():
-            return QuotaError(LABEL, detail, status_code=code, hint="top up the fal.ai balance or switch provider")
-        return AuthError(LABEL, detail or "the key was refused", status_code=code, hint="check FAL_KEY")
+            return QuotaError(LABEL, detail, status_code=code, hint=Text("hint.top_up_fal_or_switch"))
+        return AuthError(LABEL, detail or Text("fal.key_refused"), status_code=code, hint=Text("hint.check_fal_key"))
     if code == 402:
-        return QuotaError(LABEL, detail or "payment required", status_code=code, hint="top up the fal.ai balance")
+        return QuotaError(LABEL, detail or Text("fal.payment_required"), status_code=code, hint=Text("hint.top_up_fal"))
     if code == 404:
-        return NotFound(LABEL, detail or "no such request", status_code=code)
+        return NotFound(LABEL, detail or Text("fal.no_request"), status_code=code)
     if code in (400, 422):
-        return RequestRejected(LABEL, detail or "the request was refused", status_code=code)
+        return RequestRejected(LABEL, detail or Text("gw.refused"), status_code=code)
     if code == 429:
-        return RateLimited(LABEL, detail or "too many requests", status_code=code,
+        return RateLimited(LABEL, detail or Text("gw.too_many"), status_code=code,
                            retry_after=retry_after_seconds(response.headers))
     return status_error(LABEL, response, detail or None)
 
@@ -74,7 +75,7 @@ def _detail(body: Any) -> str:
 def parse_fal_status(request_id: str, data: Any) -> TaskState:
     """A status reply as a TaskState; a COMPLETED request that carries an error has failed."""
     if not isinstance(data, dict):
-        raise UnexpectedReply(LABEL, "status reply is not an object")
+        raise UnexpectedReply(LABEL, Text("gw.not_an_object"))
     word = data.get("status")
     status = parse_status(LABEL, word, FAL_STATUS)
     error = data.get("error")
@@ -108,7 +109,7 @@ class FalProvider:
     async def create(self, request: AvatarRequest) -> TaskState:
         """Submit to the queue; media go as the published URLs, else as data URIs."""
         if request.audio is None:
-            raise RequestRejected(LABEL, "fal.ai takes an audio file, not a text-to-speech audio id")
+            raise RequestRejected(LABEL, Text("fal.no_audio_id"))
         body: dict[str, Any] = {
             "image_url": request.image_url or _data_uri(request.image),
             "audio_url": request.audio_url or _data_uri(request.audio),
@@ -119,7 +120,7 @@ class FalProvider:
         reply = await self.http.send("POST", f"/{MODELS[request.mode]}", json=body, params=params)
         request_id = reply.get("request_id") if isinstance(reply, dict) else None
         if not request_id:
-            raise UnexpectedReply(LABEL, "submit reply has no request id")
+            raise UnexpectedReply(LABEL, Text("gw.no_task_id"))
         return TaskState(str(request_id), FAL_STATUS.get(reply.get("status"), Status.QUEUED),
                          str(reply.get("status") or "IN_QUEUE"))
 
@@ -136,7 +137,7 @@ class FalProvider:
             return TaskState(task_id, Status.FAILED, "COMPLETED", message=exc.message)
         video = result.get("video") if isinstance(result, dict) else None
         if not isinstance(video, dict) or not video.get("url"):
-            raise UnexpectedReply(LABEL, f"request {task_id} completed but names no video")
+            raise UnexpectedReply(LABEL, Text("gw.no_video", task=task_id))
         duration = result.get("duration")
         return TaskState(task_id, Status.DONE, "COMPLETED", video_url=str(video["url"]),
                          duration_s=float(duration) if isinstance(duration, (int, float)) else None)

@@ -14,6 +14,7 @@ import httpx
 import stamina
 
 from ..core.errors import GatewayError, GatewayUnreachable, RateLimited, ServerError, UnexpectedReply
+from ..core.text import Text
 
 __all__ = ["DEFAULT_TIMEOUT", "GatewayHTTP", "ReadRetry", "retry_after_seconds", "status_error", "tls_context"]
 
@@ -73,15 +74,15 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def status_error(provider: str, response: httpx.Response, message: str | None = None) -> GatewayError:
+def status_error(provider: str, response: httpx.Response, message: str | Text | None = None) -> GatewayError:
     """The error for an HTTP status when the body says nothing more useful."""
     code = response.status_code
     retry_after = retry_after_seconds(response.headers)
     if code == 429:
-        return RateLimited(provider, message or "too many requests", status_code=code, retry_after=retry_after)
+        return RateLimited(provider, message or Text("gw.too_many"), status_code=code, retry_after=retry_after)
     if code >= 500:
-        return ServerError(provider, message or f"gateway error (HTTP {code})", status_code=code, retry_after=retry_after)
-    return UnexpectedReply(provider, message or f"unexpected HTTP {code} reply", status_code=code)
+        return ServerError(provider, message or Text("gw.server", status=code), status_code=code, retry_after=retry_after)
+    return UnexpectedReply(provider, message or Text("gw.unexpected", status=code), status_code=code)
 
 
 class GatewayHTTP:
@@ -112,7 +113,7 @@ class GatewayHTTP:
         except _NOT_SENT as exc:
             raise GatewayUnreachable(self.provider, type(exc).__name__, sent=False) from None
         except httpx.TimeoutException:
-            raise GatewayUnreachable(self.provider, "timed out") from None
+            raise GatewayUnreachable(self.provider, Text("gw.timed_out")) from None
         except httpx.TransportError as exc:
             raise GatewayUnreachable(self.provider, type(exc).__name__) from None
         body = _json(response)
@@ -120,7 +121,7 @@ class GatewayHTTP:
         if error is not None:
             raise error
         if body is None:
-            raise UnexpectedReply(self.provider, f"reply was not JSON (HTTP {response.status_code})")
+            raise UnexpectedReply(self.provider, Text("gw.not_json", status=response.status_code))
         return body
 
     async def read(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:

@@ -20,6 +20,7 @@ from ..core.errors import (
     UnexpectedReply,
 )
 from ..core.status import Status
+from ..core.text import Text
 from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
@@ -44,28 +45,28 @@ def kling_spec(name: str, label: str, implementation: str, *, key_groups: tuple[
     )
 
 #: Kling's business codes: (error class, what happened, what the user can do).
-KLING_CODES: dict[int, tuple[type[GatewayError], str, str | None]] = {
-    1000: (AuthError, "authentication failed", "check the API key"),
-    1001: (AuthError, "the Authorization header is empty", "set the API key"),
-    1002: (AuthError, "the key or token is invalid", "check the API key"),
-    1003: (AuthError, "the token is not yet valid", "check this machine's clock"),
-    1004: (AuthError, "the token has expired", "check this machine's clock"),
-    1100: (QuotaError, "account exception", "check the account in the Kling console"),
-    1101: (QuotaError, "account in arrears", "settle the balance or switch provider"),
-    1102: (QuotaError, "resource pack exhausted", "top up or switch provider"),
-    1103: (QuotaError, "this key has no access to the Avatar API", "enable the model for the account or switch provider"),
-    1200: (RequestRejected, "invalid request parameters", None),
-    1201: (RequestRejected, "invalid parameter", None),
-    1202: (NotFound, "invalid request method", None),
-    1203: (NotFound, "the requested resource does not exist", None),
-    1300: (RequestRejected, "blocked by platform policy", "try another photo, voice or prompt"),
-    1301: (RequestRejected, "content security policy triggered", "try another photo, voice or prompt"),
-    1302: (RateLimited, "rate limit exceeded", "wait a moment and try again"),
-    1303: (CapacityError, "too many tasks in flight for the resource pack", "wait for a running task to finish"),
-    1304: (AuthError, "this server's IP address is not on the account's whitelist", "update the IP whitelist"),
-    5000: (ServerError, "internal server error", "try again later"),
-    5001: (ServerError, "temporarily unavailable for maintenance", "try again later"),
-    5002: (ServerError, "internal timeout", "try again later"),
+KLING_CODES: dict[int, tuple[type[GatewayError], Text, Text | None]] = {
+    1000: (AuthError, Text("kling.1000"), Text("hint.check_the_api_key")),
+    1001: (AuthError, Text("kling.1001"), Text("hint.set_the_api_key")),
+    1002: (AuthError, Text("kling.1002"), Text("hint.check_the_api_key")),
+    1003: (AuthError, Text("kling.1003"), Text("hint.check_this_machine_s_clock")),
+    1004: (AuthError, Text("kling.1004"), Text("hint.check_this_machine_s_clock")),
+    1100: (QuotaError, Text("kling.1100"), Text("hint.check_the_account_in_the_kling_console")),
+    1101: (QuotaError, Text("kling.1101"), Text("hint.settle_the_balance_or_switch_provider")),
+    1102: (QuotaError, Text("kling.1102"), Text("hint.top_up_or_switch_provider")),
+    1103: (QuotaError, Text("kling.1103"), Text("hint.enable_the_model_for_the_account_or_swit")),
+    1200: (RequestRejected, Text("kling.1200"), None),
+    1201: (RequestRejected, Text("kling.1201"), None),
+    1202: (NotFound, Text("kling.1202"), None),
+    1203: (NotFound, Text("kling.1203"), None),
+    1300: (RequestRejected, Text("kling.1300"), Text("hint.try_another_photo_voice_or_prompt")),
+    1301: (RequestRejected, Text("kling.1301"), Text("hint.try_another_photo_voice_or_prompt")),
+    1302: (RateLimited, Text("kling.1302"), Text("hint.wait_a_moment_and_try_again")),
+    1303: (CapacityError, Text("kling.1303"), Text("hint.wait_for_a_running_task_to_finish")),
+    1304: (AuthError, Text("kling.1304"), Text("hint.update_the_ip_whitelist")),
+    5000: (ServerError, Text("kling.5000"), Text("hint.try_again_later")),
+    5001: (ServerError, Text("kling.5001"), Text("hint.try_again_later")),
+    5002: (ServerError, Text("kling.5002"), Text("hint.try_again_later")),
 }
 
 _HTTP_CLASSES: dict[int, type[GatewayError]] = {
@@ -76,9 +77,9 @@ _HTTP_CLASSES: dict[int, type[GatewayError]] = {
     422: RequestRejected,
 }
 #: What to do about a refusal that came without a business code of Kling's (an envelope, or a bare HTTP status).
-_HINTS: dict[type[GatewayError], str] = {
-    AuthError: "check the API key",
-    RequestRejected: "check the photo, the voice and the prompt",
+_HINTS: dict[type[GatewayError], Text] = {
+    AuthError: Text("hint.check_the_api_key"),
+    RequestRejected: Text("hint.check_inputs"),
 }
 
 
@@ -90,7 +91,7 @@ def _from_code(label: str, response: httpx.Response, code: int, detail: str, req
     cls, summary, hint = KLING_CODES[code]
     # 1200/1201 only say "invalid"; the gateway's own words say which parameter.
     if code in (1200, 1201) and detail:
-        summary = f"{summary}: {detail}"
+        summary = Text("gw.with_detail", summary=summary, detail=detail)
     return cls(
         label,
         summary,
@@ -108,7 +109,7 @@ def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError
         envelope = body.get("error")
         if isinstance(envelope, dict):
             # CometAPI's own envelope: {"error": {"message", "type", "code"}}.
-            message = str(envelope.get("message") or "request refused")
+            message = str(envelope.get("message") or "") or Text("gw.refused")
             if response.status_code >= 500 and envelope.get("code") == "invalid_request":
                 return _refusal(RequestRejected, label, message, response)
             cls = _HTTP_CLASSES.get(response.status_code)
@@ -127,11 +128,11 @@ def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError
             cls = _HTTP_CLASSES.get(response.status_code, UnexpectedReply)
             if response.status_code == 429 or response.status_code >= 500:
                 return status_error(label, response, detail or None)
-            return _refusal(cls, label, detail or "request refused", response, code=code)
+            return _refusal(cls, label, detail or Text("gw.refused"), response, code=code)
     if not response.is_success:
         cls = _HTTP_CLASSES.get(response.status_code)
         if cls:
-            return _refusal(cls, label, f"HTTP {response.status_code}", response)
+            return _refusal(cls, label, Text("gw.http", status=response.status_code), response)
         return status_error(label, response)
     return None
 
@@ -146,13 +147,13 @@ def _float(value: Any) -> float | None:
 def parse_kling_task(label: str, data: Any) -> TaskState:
     """Turn a Kling task object into a TaskState; raises UnexpectedReply when fields are missing."""
     if not isinstance(data, dict) or not data.get("task_id"):
-        raise UnexpectedReply(label, "reply has no task")
+        raise UnexpectedReply(label, Text("gw.no_task"))
     word = data.get("task_status")
     status = parse_status(label, word, KLING_STATUS)
     videos = (data.get("task_result") or {}).get("videos") or []
     video = videos[0] if videos and isinstance(videos[0], dict) else {}
     if status is Status.DONE and not video.get("url"):
-        raise UnexpectedReply(label, f"task {data['task_id']} succeeded but names no video")
+        raise UnexpectedReply(label, Text("gw.no_video", task=str(data["task_id"])))
     created_ms = _float(data.get("created_at"))
     return TaskState(
         task_id=str(data["task_id"]),
@@ -264,7 +265,7 @@ class KlingFamily:
         reply = await self.http.read(self._tasks, params={"pageNum": page, "pageSize": size})
         items = reply.get("data")
         if not isinstance(items, list):
-            raise UnexpectedReply(self.label, "task list reply has no list")
+            raise UnexpectedReply(self.label, Text("gw.no_list"))
         return [parse_kling_task(self.label, item) for item in items]
 
     async def tts(self, request: TtsRequest) -> TtsResult:
@@ -282,7 +283,7 @@ class KlingFamily:
         data = reply.get("data") or {}
         audios = (data.get("task_result") or {}).get("audios") or []
         if not audios or not audios[0].get("id"):
-            raise UnexpectedReply(self.label, "text-to-speech reply has no audio id")
+            raise UnexpectedReply(self.label, Text("gw.no_audio_id"))
         return TtsResult(audio_id=str(audios[0]["id"]), url=audios[0].get("url"), duration_s=_float(audios[0].get("duration")))
 
     async def aclose(self) -> None:

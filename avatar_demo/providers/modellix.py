@@ -8,6 +8,7 @@ import httpx
 
 from ..core.errors import AuthError, CapacityError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
 from ..core.status import Status
+from ..core.text import Text
 from .base import AvatarRequest, TaskState, parse_status
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .kling_family import b64
@@ -24,15 +25,15 @@ SPEC = ProviderSpec(
 MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label
 
-_CODES: dict[int, tuple[type[GatewayError], str | None]] = {
+_CODES: dict[int, tuple[type[GatewayError], Text | None]] = {
     400: (RequestRejected, None),
-    401: (AuthError, "check the API key"),
-    402: (QuotaError, "top up the Modellix balance or switch provider"),
-    403: (AuthError, "check the API key's permissions"),
+    401: (AuthError, Text("hint.check_the_api_key")),
+    402: (QuotaError, Text("hint.top_up_modellix")),
+    403: (AuthError, Text("hint.check_key_permissions")),
     404: (NotFound, None),
     # Modellix asks clients to back off on 429 and 503; on a create both are refusals, waited out.
-    429: (CapacityError, "wait, then try again"),
-    503: (CapacityError, "wait, then try again"),
+    429: (CapacityError, Text("hint.wait_then_retry")),
+    503: (CapacityError, Text("hint.wait_then_retry")),
 }
 
 
@@ -45,24 +46,25 @@ def modellix_error(response: httpx.Response, body: Any) -> GatewayError | None:
     status = code if isinstance(code, int) and code >= 400 else response.status_code
     if status in _CODES:
         cls, hint = _CODES[status]
-        return cls(LABEL, message or f"HTTP {status}", status_code=response.status_code, code=status, hint=hint,
+        return cls(LABEL, message or Text("gw.http", status=status), status_code=response.status_code, code=status, hint=hint,
                    retry_after=retry_after_seconds(response.headers))
     if status >= 500:
         return status_error(LABEL, response, message or None)
-    return UnexpectedReply(LABEL, message or f"unexpected reply (HTTP {response.status_code})", status_code=response.status_code)
+    return UnexpectedReply(LABEL, message or Text("gw.unexpected", status=response.status_code),
+                           status_code=response.status_code)
 
 
 def parse_modellix_task(data: Any) -> TaskState:
     """Turn a Modellix task object into a TaskState."""
     if not isinstance(data, dict) or not data.get("task_id"):
-        raise UnexpectedReply(LABEL, "reply has no task")
+        raise UnexpectedReply(LABEL, Text("gw.no_task"))
     word = data.get("status")
     status = parse_status(LABEL, word, MODELLIX_STATUS)
     resources = (data.get("result") or {}).get("resources") or []
     videos = [r for r in resources if isinstance(r, dict) and r.get("type") == "video"] or resources
     url = videos[0].get("url") if videos else None
     if status is Status.DONE and not url:
-        raise UnexpectedReply(LABEL, f"task {data['task_id']} succeeded but names no video")
+        raise UnexpectedReply(LABEL, Text("gw.no_video", task=str(data["task_id"])))
     duration = videos[0].get("duration") if videos else None
     return TaskState(
         task_id=str(data["task_id"]),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError
+from ..core.text import Text
 
 if TYPE_CHECKING:
     import httpx
@@ -137,10 +138,7 @@ class ProviderConfig:
     def require_key(self) -> None:
         """Raise a ConfigError naming the variable(s) to set when no key is present."""
         if not self.configured:
-            raise ConfigError(
-                f"No API key for {self.spec.label}: set {self.spec.key_hint()} (environment variable or "
-                "Space secret), or paste your own key into the key field"
-            )
+            raise ConfigError(Text("key.missing", provider=self.spec.label, variables=self.spec.key_hint()))
 
     def with_user_key(self, key: str | None) -> ProviderConfig:
         """A copy that uses a bring-your-own key for one request.
@@ -157,7 +155,7 @@ class ProviderConfig:
             first, _, second = key.partition(":")
             return ProviderConfig(self.spec, self.base_url, {pair[0]: first.strip(), pair[1]: second.strip()})
         if single is None:
-            raise ConfigError(f"{self.spec.label} needs a key pair: paste it as {'+'.join(pair or ())} joined by ':'")
+            raise ConfigError(Text("key.pair", provider=self.spec.label, variables="+".join(pair or ())))
         return ProviderConfig(self.spec, self.base_url, {single[0]: key})
 
     @classmethod

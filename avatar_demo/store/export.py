@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.text import Text
 from .history import Record
 from .inputs import InputStore
 from .storage import Storage
@@ -58,15 +59,14 @@ def write_export(records: list[Record], storage: Storage, inputs: InputStore, *,
     """Write *records* (oldest first in the tables) to a new zip in the exports folder; InputError when empty or
     over *max_bytes*."""
     if not records:
-        raise InputError("There are no runs to export: make some first, or clear the History filters")
+        raise InputError(Text("export.empty"))
     records = sorted(records, key=lambda r: r.id)
     videos = {r.id: storage.video(r.video_path) for r in records}
     kept = {name: inputs.path(name) for r in records for name in (r.image_ref, r.audio_ref) if name}
     files = [p for p in (*videos.values(), *kept.values()) if p is not None]
     size = sum(p.stat().st_size for p in files) + _OVERHEAD_PER_RUN * len(records)
     if max_bytes is not None and size > max_bytes:
-        raise InputError(f"These {len(records)} runs make a {size / 1e6:.1f} MB export and the limit here is "
-                         f"{max_bytes / 1e6:g} MB: choose fewer runs (filter the History, or export one lab batch)")
+        raise InputError(Text("export.too_large", runs=len(records), size=size / 1e6, limit=max_bytes / 1e6))
     dest = storage.exports / f"runs-{secrets.token_urlsafe(18)}.zip"
     partial = dest.with_name(f".{dest.name}")
     rows = []

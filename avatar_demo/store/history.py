@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.status import Status
+from ..core.text import Text, dumps, text_from_data
 
 __all__ = ["History", "Record", "RunFacts"]
 
@@ -57,6 +58,16 @@ _ADDED = {
 _FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token", "elapsed_s"}
 #: A LIKE pattern's own wildcards, escaped so a search for "50%" finds "50%".
 _LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
+
+
+def _message(stored: str | None) -> str | None:
+    """A stored message: our Text as data, or (rows of 0.2, a gateway's words) a plain string."""
+    if not stored or not stored.startswith("{"):
+        return stored
+    try:
+        return text_from_data(json.loads(stored))
+    except ValueError:
+        return stored
 
 
 @dataclass(frozen=True)
@@ -159,7 +170,7 @@ class History:
             " changes, byo_key, batch, parent, tweak, image_ref, audio_ref, audio_id, seconds, estimate, currency)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (owner, provider, external_task_id, Status.SUBMITTING.value, prompt, mode, now, now,
-             json.dumps(changes or []), int(byo_key), facts.batch, facts.parent,
+             dumps(changes or []), int(byo_key), facts.batch, facts.parent,
              json.dumps(facts.tweak) if facts.tweak is not None else None, facts.image_ref, facts.audio_ref,
              facts.audio_id, facts.seconds, facts.estimate, facts.currency),
         )
@@ -169,7 +180,8 @@ class History:
         unknown = set(fields) - _FIELDS
         if unknown:
             raise ValueError(f"unknown history fields: {sorted(unknown)}")
-        values = {k: (v.value if isinstance(v, Status) else v) for k, v in fields.items()}
+        values = {k: (v.value if isinstance(v, Status) else dumps(v) if isinstance(v, Text) else v)
+                  for k, v in fields.items()}
         values["updated_at"] = time.time()
         columns = ", ".join(f"{name} = ?" for name in values)
         self._write(f"UPDATE tasks SET {columns} WHERE id = ?", (*values.values(), row))  # noqa: S608 - names checked
@@ -181,7 +193,8 @@ class History:
         for r in rows:
             data = dict(r)
             data["status"] = Status.parse(data["status"])
-            data["changes"] = json.loads(data["changes"] or "[]")
+            data["changes"] = text_from_data(json.loads(data["changes"] or "[]"))
+            data["message"] = _message(data["message"])
             data["byo_key"] = bool(data["byo_key"])
             data["tweak"] = json.loads(data["tweak"]) if data["tweak"] else None
             records.append(Record(**data))
@@ -245,7 +258,8 @@ class History:
     def forget_videos(self, names: list[str], reason: str) -> None:
         """Rows whose stored video was deleted (retention) keep their history without the file."""
         for name in names:
-            self._write("UPDATE tasks SET video_path = NULL, message = ? WHERE video_path = ?", (reason, name))
+            self._write("UPDATE tasks SET video_path = NULL, message = ? WHERE video_path = ?",
+                        (dumps(reason) if isinstance(reason, Text) else reason, name))
 
     def all(self) -> list[Record]:
         """Every row, oldest first (for tests and exports)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import ConfigError, DiskFull
 from ..core.status import Status
+from ..core.text import Text, text_from_data, text_to_data
 from .history import History, Record
 
 __all__ = ["Recorder", "default_journal"]
@@ -46,10 +47,9 @@ class Recorder:
         except sqlite3.Error as exc:
             if DiskFull.caused(exc):
                 raise DiskFull("the history cannot be written") from None
-            raise ConfigError(f"The history cannot be written ({exc}); nothing was sent. Check AVATAR_DATA_DIR") from None
+            raise ConfigError(Text("store.history_unwritable", error=str(exc))) from None
         if self.pending:
-            raise ConfigError("Earlier results are still waiting to be recorded; nothing was sent. "
-                              "Free some space in AVATAR_DATA_DIR")
+            raise ConfigError(Text("store.pending_writes"))
 
     def begin(self, provider: str, **fields: Any) -> int:
         """Record a create about to be sent; a ConfigError (nothing is sent) when the store refuses."""
@@ -58,7 +58,7 @@ class Recorder:
         except sqlite3.Error as exc:
             if DiskFull.caused(exc):
                 raise DiskFull("the history cannot be written") from None
-            raise ConfigError(f"The history cannot be written ({exc}); nothing was sent. Check AVATAR_DATA_DIR") from None
+            raise ConfigError(Text("store.history_unwritable", error=str(exc))) from None
 
     def update(self, row: int, **fields: Any) -> bool:
         """Record *fields*; on failure keep them (memory and journal) for flush(). True when stored now."""
@@ -94,7 +94,7 @@ class Recorder:
         return dataclasses.replace(record, **values)
 
     def _append(self, row: int, fields: dict[str, Any]) -> None:
-        line = json.dumps({"row": row, "fields": {k: (v.value if isinstance(v, Status) else v)
+        line = json.dumps({"row": row, "fields": {k: (v.value if isinstance(v, Status) else text_to_data(v))
                                                   for k, v in fields.items()}})
         try:
             with self.journal.open("a", encoding="utf-8") as fh:
@@ -112,7 +112,7 @@ class Recorder:
         for line in lines:
             try:
                 entry = json.loads(line)
-                self.update(int(entry["row"]), **entry["fields"])
+                self.update(int(entry["row"]), **{k: text_from_data(v) for k, v in entry["fields"].items()})
             except (ValueError, KeyError, TypeError):
                 continue
         if not self.pending:

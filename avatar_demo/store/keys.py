@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.text import Text
 
 __all__ = ["Keys", "stored_secret"]
 
@@ -62,8 +63,8 @@ class Keys:
         if value in (None, ""):
             return None
         if not isinstance(value, str):
-            raise InputError("owner must be the browser id this app gave you (a string), or left empty")
+            raise InputError(Text("owner.not_a_string"))
         match = _OWNER.fullmatch(value)
         if match is None or not hmac.compare_digest(match.group(2), self._mac(match.group(1))):
-            raise InputError("owner is not a browser id this app gave out; leave it empty")
+            raise InputError(Text("owner.unknown"))
         return value

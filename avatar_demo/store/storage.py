@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ConfigError, DiskFull
+from ..core.text import Text
 
 __all__ = ["NAME", "Retention", "Storage", "SweepReport", "remove_tree"]
 
@@ -97,8 +98,7 @@ class Storage:
         try:
             free = shutil.disk_usage(self.root).free
         except OSError as exc:
-            raise ConfigError(f"The data folder {self.root} cannot be read ({exc.strerror or exc}); "
-                              "check AVATAR_DATA_DIR") from None
+            raise ConfigError(Text("store.unreadable", folder=str(self.root), error=exc.strerror or str(exc))) from None
         if free < self.retention.min_free_mb * MB:
             raise DiskFull(f"the data folder has {free / MB:.0f} MB free, AVATAR_MIN_FREE_MB asks for "
                            f"{self.retention.min_free_mb:g}")

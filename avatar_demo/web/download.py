@@ -13,6 +13,7 @@ import httpx
 import stamina
 
 from ..core.errors import DownloadError
+from ..core.text import Text
 from ..providers.http import tls_context
 
 __all__ = ["MAX_VIDEO_BYTES", "download_video"]
@@ -50,19 +51,19 @@ async def download_video(
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
         if not local:
-            raise DownloadError("The gateway named a file on this machine as its video; it was not taken")
+            raise DownloadError(Text("download.local_file"))
         source = Path(urllib.request.url2pathname(parsed.path))
         if not source.is_file():
-            raise DownloadError(f"The rendered video {source.name} is missing")
+            raise DownloadError(Text("download.render_missing", name=source.name))
         with source.open("rb") as fh:
             head = fh.read(12)
         if not _looks_like_mp4(head) or source.stat().st_size > max_bytes:
-            raise DownloadError(f"The rendered file {source.name} is not an MP4 video")
+            raise DownloadError(Text("download.render_not_mp4", name=source.name))
         if source.resolve() != dest.resolve():
             shutil.move(str(source), dest)
         return dest
     if parsed.scheme not in ("http", "https"):
-        raise DownloadError("The gateway returned a video address that is not a web URL")
+        raise DownloadError(Text("download.not_web"))
 
     fd, tmp_name = tempfile.mkstemp(prefix=".video-", suffix=".mp4", dir=dest.parent)
     os.close(fd)
@@ -77,9 +78,9 @@ async def download_video(
     except DownloadError:
         raise
     except httpx.HTTPStatusError as exc:
-        raise DownloadError(f"The video could not be downloaded (HTTP {exc.response.status_code}); the gateway link may have expired") from None
+        raise DownloadError(Text("download.http", status=exc.response.status_code)) from None
     except httpx.HTTPError as exc:
-        raise DownloadError(f"The video could not be downloaded ({type(exc).__name__})") from None
+        raise DownloadError(Text("download.failed", error=type(exc).__name__)) from None
     finally:
         tmp.unlink(missing_ok=True)
     return dest
@@ -90,10 +91,10 @@ async def _fetch(client: httpx.AsyncClient, url: str, tmp: Path, max_bytes: int)
         response.raise_for_status()
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind and not kind.startswith(_VIDEO_TYPES):
-            raise DownloadError(f"The gateway's result is not a video (content type {kind})")
+            raise DownloadError(Text("download.not_video", kind=kind))
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
+            raise DownloadError(Text("download.too_large", limit=max_bytes // (1024 * 1024)))
         size = 0
         head = b""
         with tmp.open("wb") as fh:
@@ -101,12 +102,12 @@ async def _fetch(client: httpx.AsyncClient, url: str, tmp: Path, max_bytes: int)
                 if len(head) < 12:
                     head += chunk[: 12 - len(head)]
                     if len(head) >= 12 and not kind.startswith("video/") and not _looks_like_mp4(head):
-                        raise DownloadError("The gateway's result is not an MP4 video")
+                        raise DownloadError(Text("download.not_mp4"))
                 size += len(chunk)
                 if size > max_bytes:
-                    raise DownloadError(f"The video is larger than the {max_bytes // (1024 * 1024)} MB limit")
+                    raise DownloadError(Text("download.too_large", limit=max_bytes // (1024 * 1024)))
                 fh.write(chunk)
         if 0 < len(head) < 12 and not kind.startswith("video/"):
-            raise DownloadError("The gateway's result is not an MP4 video")
+            raise DownloadError(Text("download.not_mp4"))
     if size == 0:
-        raise DownloadError("The gateway's video was empty")
+        raise DownloadError(Text("download.empty"))
