@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import re
+import shutil
 import subprocess
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 from PIL import Image, ImageDraw
 
 from avatar_demo.media.ffmpeg import probe_duration, run_ffmpeg
 
-__all__ = ["MediaFacts", "facts", "make_image", "make_tone", "wait_for"]
+__all__ = ["PORTRAIT_EYES", "PORTRAIT_MOUTH", "MediaFacts", "facts", "make_image", "make_speech_bursts", "make_tone",
+           "real_portrait", "sample_photo", "speech_bursts_envelope", "wait_for"]
 
 _CODEC_ARGS = {
     ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
@@ -53,6 +58,54 @@ def make_image(path: Path, size: tuple[int, int], *, mode: str = "RGB", **save: 
     if mode != "RGB":
         img = img.convert(mode)
     img.save(path, **save)
+    return path
+
+
+def sample_photo(name: str) -> Path:
+    """A photo scikit-image's wheel ships in skimage/data (a test dependency; nothing is downloaded)."""
+    return Path(str(importlib.resources.files("skimage") / "data" / name))
+
+
+def real_portrait(tmp_path: Path, *, jpeg: bool = False) -> Path:
+    """A real portrait: NASA's public-domain 512×512 photo of astronaut Eileen Collins, copied into *tmp_path*.
+
+    With *jpeg*, a JPEG copy (quality 90), as most uploads are.
+    """
+    if jpeg:
+        dest = tmp_path / "astronaut.jpg"
+        with Image.open(sample_photo("astronaut.png")) as img:
+            img.convert("RGB").save(dest, quality=90)
+        return dest
+    return Path(shutil.copyfile(sample_photo("astronaut.png"), tmp_path / "astronaut.png"))
+
+
+#: Where the features of real_portrait() are, in its pixels (read off the photo by eye).
+PORTRAIT_EYES = ((202, 102), (246, 103))
+PORTRAIT_MOUTH = (223, 145)
+
+
+def speech_bursts_envelope(seconds: float, rate: int, *, syllables_hz: float = 4.0,
+                           silent: tuple[float, float] | None = (2.0, 3.0)) -> np.ndarray:
+    """The amplitude of make_speech_bursts' voice per sample: syllable-rate humps, zero during *silent*."""
+    t = np.arange(round(seconds * rate)) / rate
+    amplitude = np.abs(np.sin(np.pi * syllables_hz * t)) ** 1.5
+    if silent is not None:
+        amplitude[(t >= silent[0]) & (t < silent[1])] = 0.0
+    return amplitude
+
+
+def make_speech_bursts(path: Path, seconds: float = 5.0, *, rate: int = 16000, syllables_hz: float = 4.0,
+                       silent: tuple[float, float] | None = (2.0, 3.0)) -> Path:
+    """A speech-like 16-bit mono WAV: a 220 Hz tone swelling and fading *syllables_hz* times a second, with
+    one stretch of digital silence (*silent*, in seconds)."""
+    amplitude = speech_bursts_envelope(seconds, rate, syllables_hz=syllables_hz, silent=silent)
+    t = np.arange(amplitude.size) / rate
+    samples = np.rint(0.5 * 32767 * amplitude * np.sin(2 * np.pi * 220 * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
     return path
 
 

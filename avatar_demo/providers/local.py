@@ -7,13 +7,16 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import AvatarDemoError, InputError, NotFound
 from ..core.status import Status
 from ..media.ffmpeg import media_duration
-from ..media.preview import render_preview
 from .base import AvatarRequest, TaskState
 from .spec import ProviderConfig, ProviderOptions, ProviderSpec
+
+if TYPE_CHECKING:
+    from ..media.preview import Preview
 
 __all__ = ["SPEC", "LocalProvider"]
 
@@ -21,7 +24,14 @@ SPEC = ProviderSpec(name="local", label="Offline preview (free, no key)", implem
                     in_process=True)
 
 
-def _render(image: Path, audio: Path, out: Path, duration: float) -> Path:
+#: Said with a finished preview whose photo had no face the preview could animate.
+NO_FACE_NOTE = "no face found: the preview moves the whole photo instead"
+
+
+def _render(image: Path, audio: Path, out: Path, duration: float) -> Preview:
+    # The renderer and its face warp load with the first preview, not with the app (start-up budget).
+    from ..media.preview import render_preview
+
     try:
         return render_preview(image, audio, out, duration_s=duration)
     finally:
@@ -35,7 +45,7 @@ class LocalProvider:
 
     def __init__(self, config: ProviderConfig, options: ProviderOptions) -> None:
         self.work_dir = Path(options.work_dir or tempfile.mkdtemp(prefix="avatar-preview-"))
-        self._tasks: dict[str, asyncio.Task[Path]] = {}
+        self._tasks: dict[str, asyncio.Task[Preview]] = {}
         self._durations: dict[str, float] = {}
 
     async def create(self, request: AvatarRequest) -> TaskState:
@@ -69,8 +79,10 @@ class LocalProvider:
         if exc is not None:
             reason = str(exc) if isinstance(exc, AvatarDemoError) else "rendering failed"
             return TaskState(task_id=task_id, status=Status.FAILED, raw_status="failed", message=reason)
+        preview = task.result()
         return TaskState(task_id=task_id, status=Status.DONE, raw_status="rendered",
-                         video_url=task.result().as_uri(), duration_s=duration, charged=0.0)
+                         video_url=preview.path.as_uri(), duration_s=duration, charged=0.0,
+                         message=None if preview.face else NO_FACE_NOTE)
 
     async def aclose(self) -> None:
         """Nothing to close; renders in flight finish on their own."""
