@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--watermark", action=argparse.BooleanOptionalAction, default=None)
     gen.add_argument("--callback-url", default=None)
     gen.add_argument("--external-task-id", default=None)
+    gen.add_argument("--allow-no-face", action="store_true",
+                     help="send to a paid gateway even when no face is found on the photo (cartoons, animals)")
 
     sim = sub.add_parser("simulate", help="serve the offline gateway simulator")
     sim.add_argument("--host", default="127.0.0.1")
@@ -92,7 +94,7 @@ async def _generate(args: argparse.Namespace) -> int:
         started = await Generations(services).start(Visitor("cli:local", "command line"), spec.name, JobInput(
             image=args.image, audio=args.audio, audio_id=args.audio_id, prompt=args.prompt, mode=args.mode,
             start=args.start, watermark=args.watermark, callback_url=args.callback_url,
-            external_task_id=args.external_task_id))
+            external_task_id=args.external_task_id, allow_no_face=args.allow_no_face))
         for change in started.plan.changes:
             print(f"prepared: {change}", file=sys.stderr)
         for warning in started.plan.warnings:

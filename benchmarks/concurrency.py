@@ -35,7 +35,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from avatar_demo.web.serving import free_port  # noqa: E402
 from benchmarks import browser_client  # noqa: E402
-from tests.helpers import make_image, make_tone, wait_for  # noqa: E402
+from tests.helpers import make_portrait, make_tone, wait_for  # noqa: E402
 
 #: Processes the simulated users are spread over.
 CLIENT_PROCESSES = 4
@@ -54,7 +54,7 @@ def inputs(folder: Path, users: int) -> list[tuple[Path, Path]]:
     pairs = []
     for i in range(users):
         voice = make_tone(folder / f"voice-{i}.wav", 3.0, volume_db=-12.0 - (i % 10))
-        photo = make_image(folder / f"photo-{i}.jpg", (600 + 2 * i, 800))
+        photo = make_portrait(folder / f"photo-{i}.jpg", (600 + 2 * i, 800))
         pairs.append((photo, voice))
     return pairs
 

@@ -11,7 +11,7 @@ from avatar_demo import providers
 from avatar_demo.media import PreparedMedia, prepare_media
 from avatar_demo.providers import AvatarRequest
 from avatar_demo.simulator import Faults, SimulatorConfig, SimulatorServer, simulated
-from tests.helpers import make_image, make_tone
+from tests.helpers import make_image, make_tone, real_portrait
 
 #: Every variable a provider reads its key from (from the registry), plus the app's own settings.
 PROVIDER_VARS = (
@@ -87,7 +87,9 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated inputs shared by the session."""
     folder = tmp_path_factory.mktemp("inputs")
     make_tone(folder / "speech.mp3", 3.0)
-    make_image(folder / "portrait.jpg", (640, 800))
+    # A real face: paid gateways are only sent photos with one.
+    real_portrait(folder, jpeg=True).rename(folder / "portrait.jpg")
+    make_image(folder / "drawing.jpg", (640, 800))
     return folder
 
 

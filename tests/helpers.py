@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw
 
 from avatar_demo.media.ffmpeg import probe_duration, run_ffmpeg
 
-__all__ = ["PORTRAIT_EYES", "PORTRAIT_MOUTH", "MediaFacts", "facts", "make_image", "make_speech_bursts", "make_tone",
-           "real_portrait", "sample_photo", "speech_bursts_envelope", "wait_for"]
+__all__ = ["PORTRAIT_EYES", "PORTRAIT_MOUTH", "MediaFacts", "facts", "make_image", "make_portrait", "make_speech_bursts",
+           "make_tone", "real_portrait", "sample_photo", "speech_bursts_envelope", "wait_for"]
 
 _CODEC_ARGS = {
     ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
@@ -77,6 +77,13 @@ def real_portrait(tmp_path: Path, *, jpeg: bool = False) -> Path:
             img.convert("RGB").save(dest, quality=90)
         return dest
     return Path(shutil.copyfile(sample_photo("astronaut.png"), tmp_path / "astronaut.png"))
+
+
+def make_portrait(path: Path, size: tuple[int, int] = (600, 800), **save: object) -> Path:
+    """The real portrait resized to *size* (its face still found): distinct files with a face for every user."""
+    with Image.open(sample_photo("astronaut.png")) as img:
+        img.convert("RGB").resize(size, Image.Resampling.BILINEAR).save(path, **save)
+    return path
 
 
 #: Where the features of real_portrait() are, in its pixels (read off the photo by eye).

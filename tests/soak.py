@@ -26,7 +26,7 @@ from gradio_client.exceptions import AppError
 
 from avatar_demo.simulator import simulated
 from avatar_demo.web.serving import free_port
-from tests.helpers import make_image, make_tone, wait_for
+from tests.helpers import make_portrait, make_tone, wait_for
 
 __all__ = ["SoakConfig", "SoakReport", "run_soak"]
 
@@ -141,7 +141,7 @@ def run_soak(work: Path, config: SoakConfig) -> SoakReport:
     rng = random.Random(config.seed)
     media = work / "media"
     media.mkdir(parents=True, exist_ok=True)
-    inputs = [(make_image(media / f"p{i}.jpg", (600 + 2 * i, 800)), make_tone(media / f"v{i}.wav", 3.0, volume_db=-12 - i % 9))
+    inputs = [(make_portrait(media / f"p{i}.jpg", (600 + 2 * i, 800)), make_tone(media / f"v{i}.wav", 3.0, volume_db=-12 - i % 9))
               for i in range(config.jobs)]
     procs = _Processes(work, config)
     seen: list[str] = []

@@ -107,3 +107,17 @@ def test_generate_failure_is_one_clear_line(gateways, media_dir: Path) -> None:
     assert proc.returncode == 1
     assert "Modellix" in proc.stderr and "invalid API key" in proc.stderr
     assert "sk-wrong-SECRET-123" not in proc.stderr + proc.stdout
+
+
+def test_generate_holds_back_a_photo_without_a_face_unless_allowed(gateways, media_dir: Path, tmp_path: Path) -> None:
+    """A paid gateway is not sent a faceless photo: exit 2 and the way on; --allow-no-face sends it."""
+    args = ["generate", "--provider", "kling", "--image", str(media_dir / "drawing.jpg"),
+            "--audio", str(media_dir / "speech.mp3")]
+    before = gateways.state.creates.get("kling", 0)
+    held = run(*args, env=dict(os.environ))
+    assert held.returncode == 2 and "No face found in drawing.jpg" in held.stderr and "allow_no_face" in held.stderr
+    assert gateways.state.creates.get("kling", 0) == before
+    sent = run(*args, "--allow-no-face", "--out", str(tmp_path / "v.mp4"), env=dict(os.environ))
+    assert sent.returncode == 0, sent.stderr
+    assert "no face was found on the photo; it is sent anyway" in sent.stderr.lower()
+    assert gateways.state.creates.get("kling", 0) == before + 1

@@ -17,7 +17,7 @@ from .. import providers
 from ..core.errors import ConfigError
 from ..core.text import Text
 from ..jobs import Followers, JobContext, MediaHost, Timing
-from ..jobs.plan import Inputs
+from ..jobs.inputs import Inputs
 from ..policy import HousePolicy
 from ..providers import Provider, ProviderOptions
 from ..store.history import History

@@ -66,7 +66,8 @@ class Workbench:
         return rated
 
     async def rerun(self, visitor: Visitor, owner: str | None, run: object, *, prompt: str | None = None,
-                    mode: str | None = None, provider: str | None = None, user_key: str | None = None) -> Started:
+                    mode: str | None = None, provider: str | None = None, user_key: str | None = None,
+                    allow_no_face: bool = False) -> Started:
         """Run one of the owner's runs again on its kept photo and voice, with what was changed; linked to it.
 
         An empty prompt, mode or gateway keeps the parent's.
@@ -88,7 +89,7 @@ class Workbench:
                                                           ("mode", parent.mode, mode),
                                                           ("gateway", parent.provider, provider)) if old != new}
         job = JobInput(image=image, audio=None if parent.audio_id else voice, audio_id=parent.audio_id,
-                       prompt=prompt, mode=mode)
+                       prompt=prompt, mode=mode, allow_no_face=allow_no_face)
         return await self.generations.start(visitor, provider, job, user_key=user_key, owner=owner,
                                             origin=Origin(parent.id, tweak))
 

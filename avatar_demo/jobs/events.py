@@ -49,6 +49,8 @@ class Succeeded:
     elapsed_s: float
     polls: int
     status: Status = Status.DONE
+    #: What the gateway said along with the video, if anything (the offline preview: no face was found).
+    note: str | None = None
 
 
 @dataclass(frozen=True)

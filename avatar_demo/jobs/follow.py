@@ -183,8 +183,8 @@ class Follower:
         pricing = self.spec.pricing
         charged = pricing.charged(state.charged) if pricing and state.charged is not None else None
         self.record(status=Status.DONE, video_path=path.name, duration_s=state.duration_s,
-                    units=state.charged, message=None, elapsed_s=self.run_time())
-        return Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls)
+                    units=state.charged, message=state.message, elapsed_s=self.run_time())
+        return Succeeded(task_id, path, state.duration_s, charged, self.elapsed(), polls, note=state.message)
 
     async def hear_task(self, created_at: float) -> TaskState | None:
         """After an unclear create: wait for the gateway's callback to name the task, then read it from the gateway.

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import math
 import re
-import secrets
-import shutil
 import urllib.parse
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..core.errors import DiskFull, InputError
+from ..core.errors import InputError
 from ..core.text import Text
-from ..media import PreparedImage, PreparedMedia, prepare_image, prepare_media
 from ..media.audio import MIN_AUDIO_S
+from ..media.face import Face
 from ..media.ffmpeg import media_duration
 from ..providers.base import AvatarRequest
 from ..providers.spec import Cost, ProviderSpec
+from .inputs import Inputs, Lease
 
-__all__ = ["Inputs", "JobInput", "JobPlan", "Lease", "VoiceLimit", "VoiceWindow", "plan_job", "voice_window"]
+__all__ = ["JobInput", "JobPlan", "VoiceLimit", "VoiceWindow", "plan_job", "voice_window"]
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
@@ -39,6 +36,8 @@ class JobInput:
     watermark: bool | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
+    #: Send to a paid gateway even when no face is found on the photo (cartoons, animals: the person's call).
+    allow_no_face: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,94 +87,6 @@ def voice_window(audio: str | Path, start: float | None, length: float | None, l
     return VoiceWindow(begin, end, total, max(MIN_AUDIO_S, end - begin))
 
 
-def _digest(path: str | Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
-@dataclass
-class Lease:
-    """Prepared inputs held by the jobs that still need them; the files go when the last one lets go."""
-
-    key: str
-    folder: Path
-    image: PreparedImage
-    media: PreparedMedia | None
-    holders: int = 1
-    _owner: Inputs | None = field(default=None, repr=False)
-
-    def hold(self) -> Lease:
-        """One more job needs these inputs."""
-        self.holders += 1
-        return self
-
-    def release(self) -> None:
-        """A job no longer needs them (its create was sent, or it ended)."""
-        if self._owner is not None:
-            self._owner.release(self)
-
-
-class Inputs:
-    """Prepares each distinct (photo, clip, window) once while jobs need it, with at most *slots* at a time."""
-
-    def __init__(self, folder: Path, *, slots: int) -> None:
-        self.folder = Path(folder)
-        self._slots = asyncio.Semaphore(slots)
-        self._leases: dict[str, Lease] = {}
-        self._preparing: dict[str, asyncio.Future[Lease]] = {}
-
-    async def prepare(self, image: str | Path, audio: str | Path | None, *, start: float, length: float) -> Lease:
-        """A lease on the prepared photo (and voice window); identical requests share one preparation."""
-        hashes = await asyncio.gather(asyncio.to_thread(_digest, image),
-                                      *([asyncio.to_thread(_digest, audio)] if audio else []))
-        key = "-".join(h[:24] for h in hashes) + (f"-{start:.2f}-{length:.2f}" if audio else "")
-        lease = self._leases.get(key)
-        if lease is not None:
-            return lease.hold()
-        pending = self._preparing.get(key)
-        if pending is not None:
-            return (await asyncio.shield(pending)).hold()
-        future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
-        self._preparing[key] = future
-        folder = self.folder / secrets.token_urlsafe(24)
-        try:
-            async with self._slots:
-                if audio:
-                    media = await prepare_media(image, audio, folder, start=start, max_seconds=length)
-                    lease = Lease(key, folder, media.image, media, holders=0, _owner=self)
-                else:
-                    prepared = await asyncio.to_thread(prepare_image, image, folder)
-                    lease = Lease(key, folder, prepared, None, holders=0, _owner=self)
-            self._leases[key] = lease
-            future.set_result(lease)
-        except BaseException as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            # A write that failed for lack of space is the server's problem, said plainly, not "Errno 28".
-            failure = DiskFull("the prepared inputs could not be written") if DiskFull.caused(exc) else exc
-            future.set_exception(failure)
-            future.exception()  # retrieved: waiters re-raise it themselves
-            if failure is exc:
-                raise
-            raise failure from None
-        finally:
-            del self._preparing[key]
-        return lease.hold()
-
-    def release(self, lease: Lease) -> None:
-        """Drop one holder; delete the files when none is left."""
-        lease.holders -= 1
-        if lease.holders <= 0 and self._leases.get(lease.key) is lease:
-            del self._leases[lease.key]
-            shutil.rmtree(lease.folder, ignore_errors=True)
-
-    def busy(self) -> list[Path]:
-        """Folders some job still holds (retention must not touch them)."""
-        return [lease.folder for lease in self._leases.values()]
-
-
 @dataclass(frozen=True)
 class JobPlan:
     """A prepared job: the request to send and what the user should know before it is sent."""
@@ -187,6 +98,7 @@ class JobPlan:
     seconds: float | None
     estimate: Cost | None
     lease: Lease
+    face: Face | None = None
 
     def variant(self, prompt: str, mode: str) -> JobPlan:
         """The same inputs with another prompt and mode (the prompt lab); holds the inputs once more."""
@@ -232,7 +144,14 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
     length = limit.clamp(job.length)
     lease = await inputs.prepare(job.image, None if audio_id else job.audio, start=start, length=length)
     try:
-        changes = [Text("change.photo", change=c) for c in lease.image.changes]
+        warnings = list(lease.image.warnings)
+        if lease.face is None and not spec.free:
+            if not job.allow_no_face:
+                # The avatar models animate a face: without one the run is paid for and fails, or worse.
+                raise InputError(Text("face.none", name=Path(str(job.image)).name))
+            warnings.append(Text("face.none.sent_anyway"))
+        found = lease.face.describe() if lease.face is not None else Text("face.not_found")
+        changes = [Text("change.photo", change=c) for c in (*lease.image.changes, found)]
         seconds: float | None = None
         if lease.media is not None:
             audio = lease.media.audio
@@ -251,5 +170,4 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
     except BaseException:
         lease.release()
         raise
-    return JobPlan(spec, request, changes, list(lease.image.warnings), seconds,
-                   spec.estimate(job.mode, seconds), lease)
+    return JobPlan(spec, request, changes, warnings, seconds, spec.estimate(job.mode, seconds), lease, lease.face)

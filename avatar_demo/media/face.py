@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..core.errors import InputError
+from ..core.text import Text
 from .opencv import cascade, cv2
 
 __all__ = ["WORK_SIDE", "Box", "Face", "Feature", "find_face"]
@@ -95,7 +96,7 @@ class Face:
     image_size: tuple[int, int]
 
     @property
-    def position(self) -> str:
+    def position(self) -> Text:
         """Where the face's centre is, by thirds of the picture.
 
         "centred" for the middle third both ways; otherwise "upper"/"lower" and "left"/"right"
@@ -105,15 +106,11 @@ class Face:
         w, h = self.image_size
         col = "left" if cx < w / 3 else "right" if cx > 2 * w / 3 else ""
         row = "upper" if cy < h / 3 else "lower" if cy > 2 * h / 3 else ""
-        if not row and not col:
-            return "centred"
-        if not col:
-            return f"{row} centre"
-        return f"{row} {col}".strip()
+        return Text(f"face.where.{row or 'middle'}.{col or 'centre'}")
 
-    def describe(self) -> str:
-        """A short plain-English phrase, e.g. "face found: 412×412 px, upper centre"."""
-        return f"face found: {self.box.w}×{self.box.h} px, {self.position}"
+    def describe(self) -> Text:
+        """A short phrase, e.g. "face found: 412×412 px, upper centre"."""
+        return Text("face.found", w=self.box.w, h=self.box.h, where=self.position)
 
     def scaled(self, size: tuple[int, int]) -> Face:
         """The same face in the same picture resized to *size*."""
@@ -137,7 +134,7 @@ def _open_gray(image: Image.Image | str | os.PathLike[str]) -> tuple[np.ndarray,
             img.draft("L", _work_size(size))
             gray = _shrink(img.convert("L"))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InputError(f"Could not read the photo {path.name} to look for a face") from exc
+        raise InputError(Text("face.unreadable", name=path.name)) from exc
     if orientation in (5, 6, 7, 8):  # EXIF says the picture is shown turned a quarter
         size = (size[1], size[0])
     if orientation in _UPRIGHT:

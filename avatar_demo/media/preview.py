@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core.errors import InputError
+from ..core.text import Text
 from .face import Face, find_face
 from .ffmpeg import ffmpeg_exe, run_ffmpeg
 from .preview_motion import blinks, frame_rms, meter_level, mouth_openness, sway
@@ -45,7 +46,7 @@ def _voice_rms(audio: Path, frames: int) -> np.ndarray:
     """The voice's RMS loudness shown with each frame."""
     proc = run_ffmpeg(["-i", str(audio), "-ac", "1", "-ar", str(_ENVELOPE_RATE), "-f", "s16le", "pipe:1"])
     if proc.returncode != 0:
-        raise InputError(f"Could not read the prepared voice clip {audio.name}")
+        raise InputError(Text("preview.voice_unreadable", name=audio.name))
     samples = np.frombuffer(proc.stdout, dtype="<i2").astype(np.float32) / 32768.0
     return frame_rms(samples, _ENVELOPE_RATE, frames, FPS)
 
@@ -155,7 +156,7 @@ def _encode(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], audio: 
         detail = errors.read().decode("utf-8", "replace").strip().splitlines()
     if code != 0:
         Path(tmp_name).unlink(missing_ok=True)
-        raise InputError(f"The offline preview could not be rendered: {detail[-1] if detail else f'ffmpeg exit {code}'}")
+        raise InputError(Text("preview.failed", detail=detail[-1] if detail else f"ffmpeg exit {code}"))
     os.replace(tmp_name, out)
 
 
@@ -174,7 +175,7 @@ def render_preview(image: str | os.PathLike[str], audio: str | os.PathLike[str],
         with Image.open(image) as src:
             portrait = src.convert("RGB")
     except (OSError, Image.DecompressionBombError) as exc:
-        raise InputError(f"Could not read the prepared photo {image.name}") from exc
+        raise InputError(Text("preview.photo_unreadable", name=image.name)) from exc
     face = find_face(portrait)
     size = _canvas_size(*portrait.size)
     base = portrait.resize(size, Image.Resampling.BILINEAR)

@@ -6,12 +6,13 @@ import time
 
 import jwt
 
+from ..core.text import Text
 from .kling_family import KlingFamily, kling_spec
 
 __all__ = ["SPEC", "TOKEN_LIFETIME_S", "KlingProvider"]
 
 SPEC = kling_spec(
-    "kling", "Kling (official)", "kling:KlingProvider",
+    "kling", Text("provider.kling"), "kling:KlingProvider",
     key_groups=(("KLING_ACCESS_KEY", "KLING_SECRET_KEY"), ("KLING_API_KEY",)),
     base_url="https://api-singapore.klingai.com", watermark=True,
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import AvatarDemoError, InputError, NotFound
 from ..core.status import Status
+from ..core.text import Text
 from ..media.ffmpeg import media_duration
 from .base import AvatarRequest, TaskState
 from .spec import ProviderConfig, ProviderOptions, ProviderSpec
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "LocalProvider"]
 
-SPEC = ProviderSpec(name="local", label="Offline preview (free, no key)", implementation="local:LocalProvider",
+SPEC = ProviderSpec(name="local", label=Text("provider.local"), implementation="local:LocalProvider",
                     in_process=True)
 
 
 #: Said with a finished preview whose photo had no face the preview could animate.
-NO_FACE_NOTE = "no face found: the preview moves the whole photo instead"
+NO_FACE_NOTE = Text("preview.no_face")
 
 
 def _render(image: Path, audio: Path, out: Path, duration: float) -> Preview:
@@ -51,7 +52,7 @@ class LocalProvider:
     async def create(self, request: AvatarRequest) -> TaskState:
         """Start rendering in a worker thread and return at once."""
         if request.audio is None:
-            raise InputError("The offline preview needs an audio file, not a text-to-speech audio id")
+            raise InputError(Text("preview.needs_audio"))
         task_id = f"local-{secrets.token_hex(8)}"
         duration = request.audio_duration_s or await asyncio.to_thread(media_duration, request.audio) or 0.0
         # Like a gateway, the renderer takes its own copy of the media when it accepts the job.
@@ -69,8 +70,7 @@ class LocalProvider:
         """The render's state; the video "URL" is a file:// path on this machine."""
         task = self._tasks.get(task_id)
         if task is None:
-            raise NotFound(SPEC.label, f"no preview task {task_id} in this process",
-                           hint="offline previews do not survive a restart; generate again")
+            raise NotFound(SPEC.label, Text("preview.no_task", task=task_id), hint=Text("hint.preview_restart"))
         if not task.done():
             return TaskState(task_id=task_id, status=Status.RUNNING, raw_status="rendering")
         self._tasks.pop(task_id)

@@ -9,8 +9,10 @@ from typing import Any
 import gradio as gr
 
 from ..core.errors import AvatarDemoError, InputError
+from ..core.text import Text, render
 from ..providers.base import TtsRequest
 from .context import UIContext, refusal
+from .i18n import language_of
 from .tables import history_html
 
 __all__ = ["AccountHandlers"]
@@ -29,42 +31,48 @@ class AccountHandlers:
         except InputError:
             return None
 
-    def own_history(self, owner: Any) -> str:
+    def own_history(self, owner: Any, lang: str = "en") -> str:
         """This browser's history table, unfiltered (nothing for an id this server did not give out)."""
-        return history_html(self.ui.workbench.runs(self.owner_or_none(owner), limit=50))
+        return history_html(self.ui.workbench.runs(self.owner_or_none(owner), limit=50), lang)
 
-    def load(self, owner: Any) -> tuple[str, str]:
+    def history_page(self, owner: Any, request: gr.Request = None) -> str:  # type: ignore[assignment]
+        """own_history() in the request's language (an event of its own)."""
+        return self.own_history(owner, language_of(request))
+
+    def load(self, owner: Any, request: gr.Request = None) -> tuple[str, str]:  # type: ignore[assignment]
         """Give a new browser (or one holding an id this server did not sign) its id, and show its history."""
         browser = self.owner_or_none(owner) or self.ui.services.keys.new_owner()
-        return browser, self.own_history(browser)
+        return browser, self.own_history(browser, language_of(request))
 
     def allowance(self, request: gr.Request = None,  # type: ignore[assignment]
                   profile: gr.OAuthProfile | None = None) -> str:
         """The allowance line ("2 of 3 free runs left today · resets 00:00 UTC"), in public mode."""
-        return self.ui.services.policy.allowance_line(self.ui.visitor(request, profile))
+        return render(self.ui.services.policy.allowance_line(self.ui.visitor(request, profile)), language_of(request))
 
-    async def resume(self, owner: Any) -> AsyncIterator[str]:
+    async def resume(self, owner: Any, request: gr.Request = None) -> AsyncIterator[str]:  # type: ignore[assignment]
         """Pick this browser's unsettled tasks up again, refreshing the history until they settle."""
         browser = self.owner_or_none(owner)
         if browser is None:
             return
+        lang = language_of(request)
         followed = self.ui.services.followers.resume_all(browser)
         while followed and not all(t.ended_at is not None for t in followed):
-            yield self.own_history(browser)
+            yield self.own_history(browser, lang)
             await asyncio.sleep(2.0)
-        yield self.own_history(browser)
+        yield self.own_history(browser, lang)
 
     async def speak(self, text: str, voice_id: str, language: str, speed: float, provider: str, api_key: str,
                     request: gr.Request = None,  # type: ignore[assignment]
                     profile: gr.OAuthProfile | None = None) -> tuple[str, str]:
         """Synthesize speech; the audio id it returns is used instead of a clip. Returns (audio id, note)."""
         key = (api_key or "").strip() or None
+        lang = language_of(request)
         try:
             result = await self.ui.generations.speak(
                 self.ui.visitor(request, profile), provider or self.ui.settings.default_provider,
                 TtsRequest(text=text or "", voice_id=(voice_id or "").strip(), voice_language=language or "en",
                            voice_speed=float(speed or 1.0)), user_key=key)
         except AvatarDemoError as exc:
-            raise refusal(exc, key) from None
-        length = f" ({result.duration_s:.1f} s)" if result.duration_s else ""
-        return result.audio_id, f"Speech ready{length}: generation will use audio id `{result.audio_id}` instead of the clip."
+            raise refusal(exc, key, lang=lang) from None
+        length = Text("ui.speech_ready.length", seconds=result.duration_s) if result.duration_s else ""
+        return result.audio_id, render(Text("ui.speech_ready", length=length, id=result.audio_id), lang)

@@ -13,6 +13,7 @@ from ..app.generations import Generations
 from ..app.services import Services
 from ..app.workbench import Workbench
 from ..core.errors import AvatarDemoError, ConfigError, DiskFull, GatewayError, InputError, NotAllowed
+from ..core.text import Text, render
 from ..policy import Visitor, identify
 
 __all__ = ["Outputs", "UIContext", "as_refusal", "refusal", "scrub"]
@@ -25,17 +26,19 @@ def scrub(message: str, key: str | None) -> str:
     return message.replace(key, "***") if key and len(key) >= 4 else message
 
 
-def refusal(exc: AvatarDemoError | str, key: str | None = None, *, title: str | None = None) -> gr.Error:
-    """The gr.Error a user sees for one of our errors: one log line, never a traceback, never a key."""
+def refusal(exc: AvatarDemoError | str, key: str | None = None, *, title: str | None = None,
+            lang: str = "en") -> gr.Error:
+    """The gr.Error a user sees for one of our errors, in their language: one log line (in English), never a
+    traceback, never a key."""
     if title is None:
-        title = ("Input refused" if isinstance(exc, InputError) else "Not available" if isinstance(exc, NotAllowed)
-                 else "Server full" if isinstance(exc, DiskFull)
-                 else "Not configured" if isinstance(exc, ConfigError) else "Gateway refused"
-                 if isinstance(exc, GatewayError) else "Generation failed")
-    message = scrub(str(exc), key)
-    log.info("%s: %s", title, message)
+        title = ("ui.title.input" if isinstance(exc, InputError) else "ui.title.not_allowed"
+                 if isinstance(exc, NotAllowed) else "ui.title.disk" if isinstance(exc, DiskFull)
+                 else "ui.title.config" if isinstance(exc, ConfigError) else "ui.title.gateway"
+                 if isinstance(exc, GatewayError) else "ui.title.failed")
+    message = exc.text if isinstance(exc, AvatarDemoError) else exc
+    log.info("%s: %s", render(Text(title)), scrub(str(message), key))
     # A refusal is not a bug: Gradio would print a traceback for it unless told not to.
-    return gr.Error(message, title=title, print_exception=False)
+    return gr.Error(scrub(render(message, lang), key), title=render(Text(title), lang), print_exception=False)
 
 
 def as_refusal(exc: BaseException, key: str | None = None) -> AvatarDemoError:
@@ -45,8 +48,7 @@ def as_refusal(exc: BaseException, key: str | None = None) -> AvatarDemoError:
     if DiskFull.caused(exc):
         return DiskFull()
     log.error("unexpected error: %s", scrub(f"{type(exc).__name__}: {exc}", key), exc_info=exc)
-    return AvatarDemoError("Something went wrong on the server before anything was sent, so nothing was charged. "
-                           "Try again; if it happens again, tell the app's owner")
+    return AvatarDemoError(Text("ui.unexpected"))
 
 
 @dataclass

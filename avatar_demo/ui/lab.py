@@ -13,15 +13,17 @@ import gradio as gr
 from .. import providers
 from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
+from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
 from ..store.history import Record
 from ..web.files import video_url
 from .account import AccountHandlers
 from .context import Outputs, UIContext, as_refusal, refusal, scrub
 from .generate import GenerateTab
+from .i18n import language_of, t
 from .page import HIDDEN, Page
 from .present import provider_choices, provider_label, total_cost
-from .tables import lab_grid_html, run_cost, shared_note
+from .tables import lab_grid_html, run_cost, shared_note, stars
 
 __all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
 
@@ -36,12 +38,20 @@ def variants(prompts: str | None, modes: list[str] | None) -> list[tuple[str, st
     return [(p, m) for p in lines for m in (modes or ["std"])]
 
 
+def verdict_saved(record: Record) -> Text:
+    """What the page says once a verdict is kept: "Run 12: ★★★★☆ · natural"."""
+    shown = stars(record.rating) or Text("ui.verdict.cleared")
+    if record.note:
+        return Text("ui.verdict.saved.note", run=record.id, stars=shown, note=record.note)
+    return Text("ui.verdict.saved", run=record.id, stars=shown)
+
+
 def run_json(record: Record) -> dict[str, Any]:
     """One run as API callers read it (the video by its app URL, never a server path)."""
     return {"id": record.id, "batch": record.batch, "parent": record.parent, "prompt": record.prompt,
             "mode": record.mode, "gateway": record.provider, "status": record.status.value,
-            "seconds": record.duration_s or record.seconds, "cost": run_cost(record), "elapsed_s": record.elapsed_s,
-            "rating": record.rating, "note": record.note, "message": record.message,
+            "seconds": record.duration_s or record.seconds, "cost": str(run_cost(record)), "elapsed_s": record.elapsed_s,
+            "rating": record.rating, "note": record.note, "message": str(record.message) if record.message else None,
             "video": video_url(Path(record.video_path).name) if record.video_path else None}
 
 
@@ -58,8 +68,10 @@ class LabTab:
         return list(dict.fromkeys(chosen))
 
     def summary(self, prompts: str, modes: list[str], provider: str, audio: str | None, start: float,
-                length: float, api_key: str | None = None, gateways: list[str] | None = None) -> str:
+                length: float, api_key: str | None = None, gateways: list[str] | None = None,
+                request: gr.Request = None) -> str:  # type: ignore[assignment]
         """The plan shown before anything is sent: how many runs, and the total estimate."""
+        lang = language_of(request)
         runs = variants(prompts, modes)
         try:
             names = self._gateways(provider, gateways)
@@ -70,35 +82,36 @@ class LabTab:
                 seconds = voice_window(audio, start, length, self.generate.limit(name, api_key)).used if audio else None
                 costs += [spec.estimate(mode, seconds) for _, mode in runs]
         except AvatarDemoError as exc:
-            return str(exc)
-        count = len(runs) * len(names)
+            return render(exc.text, lang)
         if free:
-            cost = "free (offline preview)"
+            cost = Text("ui.lab.plan.free")
         elif not audio:
-            cost = "the estimate appears once a voice clip is chosen"
+            cost = Text("ui.lab.plan.no_voice")
         else:
-            cost = f"estimated total about **{total_cost(costs)}**"
-        return f"{count} run(s): {cost}."
+            cost = Text("ui.lab.plan.total", cost=total_cost(costs))
+        return render(Text("ui.lab.plan", count=len(runs) * len(names), cost=cost), lang)
 
     async def lab(self, image: str | None, audio: str | None, prompts: str = "", modes: list[str] | None = None,
                   provider: str = "", start: float = 0.0, length: float | None = None, api_key: str = "",
-                  owner: Any = None, gateways: list[str] | None = None,
+                  owner: Any = None, gateways: list[str] | None = None, allow_no_face: bool = False,
                   request: gr.Request = None,  # type: ignore[assignment]
                   profile: gr.OAuthProfile | None = None) -> AsyncIterator[dict[Any, Any]]:
         """Run every prompt × mode (× gateway) on the same photo and voice; the results as a grid side by side."""
+        lang = language_of(request)
         key = (api_key or "").strip() or None
         runs = variants(prompts, modes)
         batch = f"lab-{secrets.token_urlsafe(9)}"
         view = Outputs([self.status, self.grid, self.runs, self.batch],
-                       {self.status: "Preparing the inputs once…", self.grid: "", self.runs: [], self.batch: batch})
+                       {self.status: render(Text("ui.lab.preparing"), lang), self.grid: "", self.runs: [],
+                        self.batch: batch})
         try:
             names = self._gateways(provider, gateways)
             if len(runs) * len(names) > MAX_LAB_VARIANTS:
-                raise InputError(f"That is {len(runs) * len(names)} runs and the lab runs at most {MAX_LAB_VARIANTS} "
-                                 "at once: remove some prompts, modes or gateways")
+                raise InputError(Text("ui.lab.too_many", count=len(runs) * len(names), most=MAX_LAB_VARIANTS))
             browser = self.ui.owner(owner)
             yield view()
-            job = JobInput(image=image, audio=audio, start=float(start or 0), length=length)
+            job = JobInput(image=image, audio=audio, start=float(start or 0), length=length,
+                           allow_no_face=bool(allow_no_face))
             visitor = self.ui.visitor(request, profile)
             # Together, so one preparation serves every gateway whose voice window is the same.
             outcomes = await asyncio.gather(*(self.ui.generations.start_variants(
@@ -106,27 +119,28 @@ class LabTab:
                 return_exceptions=True)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             failure = as_refusal(exc, key)
-            yield view({self.status: scrub(str(failure), key)})
-            raise refusal(failure, key) from None
+            yield view({self.status: scrub(render(failure.text, lang), key)})
+            raise refusal(failure, key, lang=lang) from None
         started: dict[tuple[str, str, str], Started] = {}
-        refused: dict[str, str] = {}
+        refused: dict[str, Text] = {}
         for name, outcome in zip(names, outcomes):
             if isinstance(outcome, BaseException):
-                refused[name] = scrub(str(as_refusal(outcome, key)), key)
+                refused[name] = as_refusal(outcome, key).text
             else:
                 started.update({(prompt, name, mode): one for (prompt, mode), one in zip(runs, outcome)})
         if not started:
-            message = " · ".join(f"{provider_label(n)}: {why}" for n, why in refused.items())
+            message = " · ".join(scrub(render(Text("ui.lab.refused_one", provider=provider_label(n), why=why), lang),
+                                       key) for n, why in refused.items())
             yield view({self.status: message})
-            raise refusal(message, title="Nothing was started")
-        head = self._plan_line(list(started.values()), refused)
+            raise refusal(message, title="ui.title.nothing_started", lang=lang)
+        head = self._plan_line(list(started.values()), refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
         while True:
             records = {cell: self.ui.services.recorder.get(one.tracked.row) for cell, one in started.items()}
             done = all(one.tracked.ended_at is not None for one in started.values())
-            grid = lab_grid_html(prompt_rows, columns, {cell: (record, None) for cell, record in records.items()},
-                                 shared_note([r for r in records.values() if r is not None]))
+            grid = lab_grid_html(prompt_rows, columns, records,
+                                 shared_note([r for r in records.values() if r is not None]), lang)
             yield view({self.status: head, self.grid: grid,
                         self.runs: [run_json(r) for r in records.values() if r is not None]})
             if done:
@@ -134,77 +148,78 @@ class LabTab:
             await asyncio.sleep(REFRESH_S)
 
     @staticmethod
-    def _plan_line(started: list[Started], refused: dict[str, str]) -> str:
+    def _plan_line(started: list[Started], refused: dict[str, Text], key: str | None, lang: str) -> str:
         total = total_cost([s.plan.estimate for s in started])
-        line = f"{len(started)} run(s): " + (f"estimated total about **{total}**." if total else "free (offline preview).")
+        cost = Text("ui.lab.plan.total", cost=total) if total else Text("ui.lab.plan.free")
+        line = render(Text("ui.lab.plan", count=len(started), cost=cost), lang)
         for name, why in refused.items():
-            line += f"\n\n**{provider_label(name)} was not started:** {why}"
+            line += "\n\n" + scrub(render(Text("ui.lab.not_started", provider=provider_label(name), why=why), lang), key)
         return line
 
-    def rate_lab_run(self, run: float | None, rating: float | None, note: str, owner: Any) -> str:
+    def rate_lab_run(self, run: float | None, rating: float | None, note: str, owner: Any,
+                     request: gr.Request = None) -> str:  # type: ignore[assignment]
         """Keep a verdict on one run of this browser (1-5 stars and a note)."""
+        lang = language_of(request)
         try:
             record = self.ui.workbench.rate(self.account.owner_or_none(owner), run, rating, note)
         except AvatarDemoError as exc:
-            raise refusal(exc) from None
-        return f"Run {record.id}: {'★' * (record.rating or 0) or 'rating cleared'}" + (
-            f" · {record.note}" if record.note else "")
+            raise refusal(exc, lang=lang) from None
+        return render(verdict_saved(record), lang)
 
-    def regrid(self, batch: str | None, owner: Any) -> str:
+    def regrid(self, batch: str | None, owner: Any, request: gr.Request = None) -> str:  # type: ignore[assignment]
         """The grid of one batch, drawn again from the history (after a verdict)."""
         records = self.ui.workbench.runs(self.account.owner_or_none(owner), batch=batch or None) if batch else []
         if not records:
             return ""
-        cells = {(r.prompt, r.provider, r.mode): (r, None) for r in records}
+        cells = {(r.prompt, r.provider, r.mode): r for r in records}
         prompts = list(dict.fromkeys(r.prompt for r in reversed(records)))
         columns = list(dict.fromkeys((r.provider, r.mode) for r in reversed(records)))
-        return lab_grid_html(prompts, columns, cells, shared_note(records))
+        return lab_grid_html(prompts, columns, cells, shared_note(records), language_of(request))
 
-    async def export_batch(self, batch: str | None, owner: Any) -> str:
+    async def export_batch(self, batch: str | None, owner: Any,
+                           request: gr.Request = None) -> str:  # type: ignore[assignment]
         """This batch's videos, inputs and tables as one zip."""
         try:
             if not batch:
-                raise InputError("Run a batch first: there is nothing to export yet")
+                raise InputError(Text("ui.lab.nothing_to_export"))
             export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch)
         except AvatarDemoError as exc:
-            raise refusal(exc) from None
+            raise refusal(exc, lang=language_of(request)) from None
         return str(export.path)
 
     def build(self) -> None:
         """Lay out the tab and wire its events (inside the Blocks being built)."""
         gen, page, account = self.generate, self.page, self.account
-        with gr.Tab("Prompt lab"):
-            gr.Markdown("Runs several prompts (one per line), modes and gateways on the **photo and voice of the "
-                        "Generate tab**, prepared once, and shows the results side by side. The total estimate is "
-                        "shown before anything is sent.")
-            prompts = gr.Textbox("", label="Prompts, one per line", lines=4, elem_id="lab-prompts")
+        with gr.Tab(t("ui.tab.lab")):
+            gr.Markdown(t("ui.lab.intro"))
+            prompts = gr.Textbox("", label=t("ui.lab.prompts"), lines=4, elem_id="lab-prompts")
             with gr.Row():
-                modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label="Modes", elem_id="lab-modes")
-                gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
-                                            label="Gateways to compare (none ticked: the Generate tab's provider)")
+                modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label=t("ui.lab.modes"), elem_id="lab-modes")
+                self.gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
+                                                 label=t("ui.lab.gateways"), elem_id="lab-gateways")
             plan = gr.Markdown(elem_id="lab-plan")
-            go = gr.Button("Run all", variant="primary")
+            go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go")
             self.status = gr.Markdown(elem_id="lab-status")
             self.grid = gr.HTML(elem_id="lab-grid", elem_classes=["lab"])
             self.runs = gr.JSON(visible=False, label="runs")
             self.batch = gr.State("")
             with gr.Row():
-                run = gr.Number(label="Run", precision=0, minimum=1, elem_id="lab-run")
-                rating = gr.Slider(0, 5, value=0, step=1, label="Stars (0 clears)", elem_id="lab-stars")
-                note = gr.Textbox("", label="Note", max_length=500, elem_id="lab-note")
-                save = gr.Button("Save verdict", elem_id="lab-save")
+                run = gr.Number(label=t("ui.lab.run"), precision=0, minimum=1, elem_id="lab-run")
+                rating = gr.Slider(0, 5, value=0, step=1, label=t("ui.lab.stars"), elem_id="lab-stars")
+                note = gr.Textbox("", label=t("ui.lab.note"), max_length=500, elem_id="lab-note")
+                save = gr.Button(t("ui.lab.save"), elem_id="lab-save")
             verdict = gr.Markdown(elem_id="lab-verdict")
-            export = gr.Button("Export this batch (zip)")
-            download = gr.File(label="Batch export", elem_id="lab-export")
-        summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, gateways]
-        for trigger in (prompts.change, modes.change, gateways.change, gen.provider.change, gen.audio.change):
+            export = gr.Button(t("ui.lab.export"), elem_id="lab-export-button")
+            download = gr.File(label=t("ui.lab.download"), elem_id="lab-export")
+        summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, self.gateways]
+        for trigger in (prompts.change, modes.change, self.gateways.change, gen.provider.change, gen.audio.change):
             trigger(self.summary, summary_inputs, plan, concurrency_limit=None, **HIDDEN)
         go.click(self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
-                            page.owner, gateways],
+                            page.owner, self.gateways, gen.send_anyway],
                  [self.status, self.grid, self.runs, self.batch], api_name="lab", concurrency_limit=None,
                  ).then(account.allowance, None, page.allowance, **HIDDEN
-                        ).then(account.own_history, page.owner, page.history, **HIDDEN)
+                        ).then(account.history_page, page.owner, page.history, **HIDDEN)
         save.click(self.rate_lab_run, [run, rating, note, page.owner], verdict, **HIDDEN).then(
             self.regrid, [self.batch, page.owner], self.grid, **HIDDEN).then(
-            account.own_history, page.owner, page.history, **HIDDEN)
+            account.history_page, page.owner, page.history, **HIDDEN)
         export.click(self.export_batch, [self.batch, page.owner], download, **HIDDEN)

@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from ..app.config import load_settings
 from ..core.errors import ConfigError
 from ..policy import UploadLimiter
+from .i18n import I18N
 from .layout import build_demo
 from .mcp import expose_only
 
@@ -39,6 +40,8 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
     settings = services.settings
     return {
         "theme": gr.themes.Soft(),
+        # The page's own words in the browser's language (English, Chinese); run-time words follow Accept-Language.
+        "i18n": I18N,
         "css": CSS,
         # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
         "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve())],

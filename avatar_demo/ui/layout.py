@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from ..app.config import Settings, load_settings
@@ -10,12 +12,31 @@ from .account import AccountHandlers
 from .api import HistoryApi
 from .context import UIContext
 from .generate import GenerateTab
-from .history import HistoryTab
+from .history import HistoryTab, ratings
+from .i18n import language_of, say
 from .lab import LabTab
 from .mcp import McpTool
 from .page import HIDDEN, Page
+from .present import keys_note, provider_choices
 
 __all__ = ["build_demo"]
+
+
+class Localizer:
+    """The words Gradio's static translation cannot carry (choices, notes with values), written per visitor."""
+
+    def __init__(self, ui: UIContext, page: Page, generate: GenerateTab, lab: LabTab, history: HistoryTab) -> None:
+        self.ui, self.page, self.generate, self.lab, self.history = ui, page, generate, lab, history
+        self.outputs = [page.keys_note, generate.provider, lab.gateways, history.gateway, history.min_rating,
+                        generate.prompt_outputs[1]]
+
+    def localize(self, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        """The page's run-time words in the visitor's language."""
+        lang = language_of(request)
+        choices = provider_choices(self.ui.settings, lang)
+        return (say(keys_note(self.ui.settings), request), gr.update(choices=choices), gr.update(choices=choices),
+                gr.update(choices=choices), gr.update(choices=ratings(lang)),
+                self.generate.prompt_count("", request))
 
 
 def build_demo(settings: Settings | None = None, *, services: Services | None = None) -> gr.Blocks:
@@ -28,15 +49,18 @@ def build_demo(settings: Settings | None = None, *, services: Services | None = 
     with gr.Blocks(title="Avatar Demo · Kling Avatar", delete_cache=(3600, 24 * 3600)) as demo:
         page = Page.create(ui)
         generate = GenerateTab(ui, page, account)
+        lab = LabTab(ui, page, account, generate)
         history = HistoryTab(ui, page, account, generate)
         with gr.Tabs():
             generate.build()
-            LabTab(ui, page, account, generate).build()
+            lab.build()
             history.build()
         HistoryApi(ui, history).register()
+        localizer = Localizer(ui, page, generate, lab, history)
         # A finished run changes what the History tab's filters show.
         generate.event.then(history.history_table, *history.refresh_args, **HIDDEN)
-        demo.load(account.load, page.owner, [page.owner, page.history], queue=False, **HIDDEN).then(
+        demo.load(localizer.localize, None, localizer.outputs, queue=False, **HIDDEN).then(
+            account.load, page.owner, [page.owner, page.history], queue=False, **HIDDEN).then(
             account.allowance, None, page.allowance, **HIDDEN).then(
             account.resume, page.owner, page.history, concurrency_limit=None, **HIDDEN).then(
             history.history_table, *history.refresh_args, **HIDDEN).then(

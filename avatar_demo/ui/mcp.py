@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from .. import providers
+from ..core.text import Text
 from ..jobs import Failed, Succeeded, Unresolved
 from ..jobs.plan import JobInput
 from .components import PhotoInput
@@ -37,13 +38,14 @@ class McpTool:
             mode = gr.Textbox("std", label="mode")
             provider = gr.Textbox("", label="provider")
             api_key = gr.Textbox("", label="api_key", type="password")
+            allow_no_face = gr.Checkbox(False, label="allow_no_face")
             video = gr.Video(label="video")
             trigger = gr.Button()
-        trigger.click(self.make_avatar_video, [image, audio, prompt, mode, provider, api_key], video,
+        trigger.click(self.make_avatar_video, [image, audio, prompt, mode, provider, api_key, allow_no_face], video,
                       api_name=TOOL, concurrency_limit=None)
 
     async def make_avatar_video(self, image: str, audio: str, prompt: str = "", mode: str = "std",
-                                provider: str = "", api_key: str = "",
+                                provider: str = "", api_key: str = "", allow_no_face: bool = False,
                                 request: gr.Request = None) -> str:  # type: ignore[assignment]
         """Make a talking-avatar video: a portrait photo speaks a voice clip, animated by the Kling Avatar model.
 
@@ -54,6 +56,8 @@ class McpTool:
             mode: "std" (720p) or "pro" (1080p, about twice the price).
             provider: The gateway to use, one of: {providers}; empty for the app's default.
             api_key: Your own key for that gateway (optional; used for this call only, never stored).
+            allow_no_face: Send to a paid gateway even when no face is found on the photo (cartoon or animal faces
+                are often missed); by default such a photo is refused before anything is paid.
         Returns:
             The talking-avatar video (MP4).
         """
@@ -61,15 +65,16 @@ class McpTool:
         try:
             started = await self.ui.generations.start(
                 self.ui.visitor(request), provider or self.ui.settings.default_provider,
-                JobInput(image=image, audio=audio, prompt=prompt or "", mode=mode or "std"), user_key=key)
+                JobInput(image=image, audio=audio, prompt=prompt or "", mode=mode or "std",
+                         allow_no_face=bool(allow_no_face)), user_key=key)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             raise refusal(as_refusal(exc, key), key) from None
         async for event in self.ui.services.followers.watch(started.tracked):
             if isinstance(event, Succeeded):
                 return str(event.video_path)
             if isinstance(event, (Failed, Unresolved)):
-                raise refusal(scrub(event.reason, key), title="No video")
-        raise refusal("The job ended without a result", title="No video")
+                raise refusal(scrub(str(event.reason), key), title="ui.title.no_video")
+        raise refusal(Text("mcp.no_result"), title="ui.title.no_video")
 
 
 # The registry knows the providers; the tool's description lists them for the agent that calls it.

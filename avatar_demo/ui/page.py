@@ -8,14 +8,13 @@ from typing import Any
 import gradio as gr
 
 from .context import UIContext
+from .i18n import t
 from .present import keys_note
 
-__all__ = ["EPHEMERAL_NOTE", "HIDDEN", "Page"]
+__all__ = ["HIDDEN", "Page"]
 
 #: Options of the events a person never calls by name (they stay out of the API page).
 HIDDEN: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-EPHEMERAL_NOTE = ("**This Space has no storage bucket at /data, so history and videos are lost when it restarts.** "
-                  "Its owner can mount one (`python -m avatar_demo deploy OWNER/NAME --volume BUCKET:/data`).")
 
 
 @dataclass
@@ -27,6 +26,8 @@ class Page:
     allowance: Any
     #: The History tab's table; made here (not yet placed) because every run refreshes it.
     history: Any
+    #: The note shown when no gateway has a key (its words name the variables, so it is written per visitor).
+    keys_note: Any
 
     @classmethod
     def create(cls, ui: UIContext) -> Page:
@@ -35,12 +36,12 @@ class Page:
         owner = gr.BrowserState("", storage_key="avatar-demo-owner", secret=ui.services.keys.state_secret)
         current = gr.State(None)
         with gr.Row():
-            gr.Markdown("# Avatar Demo\nA portrait photo and a voice clip in, a **Kling Avatar** talking video out.")
+            gr.Markdown(t("ui.title"))
             if settings.oauth:
                 gr.LoginButton()
         allowance = gr.Markdown(elem_id="allowance", visible=settings.public)
         note = keys_note(settings)
-        gr.Markdown(note, visible=bool(note), elem_id="keys-note")
-        gr.Markdown(EPHEMERAL_NOTE, visible=settings.ephemeral, elem_id="storage-note")
+        shown_note = gr.Markdown(str(note), visible=bool(note), elem_id="keys-note")
+        gr.Markdown(t("ui.ephemeral"), visible=settings.ephemeral, elem_id="storage-note")
         history = gr.HTML(elem_classes=["history"], elem_id="history", render=False)
-        return cls(owner, current, allowance, history)
+        return cls(owner, current, allowance, history, shown_note)

@@ -1,19 +1,25 @@
-"""Text the page shows: the status panel, the changes made to the inputs, provider choices and notes."""
+"""Text the page shows, in the reader's language: the status panel, the changes made to the inputs, choices, notes."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from .. import providers
 from ..app.config import Settings
 from ..core.status import Status
+from ..core.text import Text, render
 from ..providers.spec import Cost
 
 __all__ = [
     "changes_markdown",
+    "cost_text",
     "keys_note",
     "provider_choices",
     "provider_label",
     "refusal_markdown",
     "status_markdown",
+    "status_text",
     "total_cost",
 ]
 
@@ -26,66 +32,78 @@ def provider_label(name: str) -> str:
         return name
 
 
-def provider_choices(settings: Settings) -> list[tuple[str, str]]:
+def status_text(status: Status | str) -> Text:
+    """Our word for where a task stands ("done ✓", "gateway unreachable"…), as the page shows it."""
+    if isinstance(status, Status):
+        return Text(f"status.{status.name.lower()}")
+    return status if isinstance(status, Text) else Text.verbatim(status)
+
+
+def cost_text(cost: Cost, *, about: bool = False) -> Text:
+    """An amount in the gateway's own currency: "$0.17", "1.2 units", "3 credits" (and "about …")."""
+    key = {"USD": "cost.usd", "units": "cost.units", "credits": "cost.credits"}.get(cost.currency, "cost.other")
+    amount = Text(key, amount=cost.amount, currency=cost.currency)
+    return Text("cost.about", amount=amount) if about else amount
+
+
+def provider_choices(settings: Settings, lang: str = "en") -> list[tuple[str, str]]:
     """Dropdown choices that show which providers have a key."""
     choices = []
     for spec in providers.specs():
-        mark = "" if spec.free else (" ✓ key set" if settings.providers[spec.name].configured else " — no key")
-        choices.append((f"{spec.label}{mark}", spec.name))
+        mark = "" if spec.free else Text("ui.key_set" if settings.providers[spec.name].configured else "ui.no_key")
+        choices.append((render(spec.label, lang) + render(mark, lang), spec.name))
     return choices
 
 
-def keys_note(settings: Settings) -> str:
+def keys_note(settings: Settings) -> Text | str:
     """The note shown when only the free preview can run."""
     if any(not settings.providers[name].spec.free for name in settings.configured):
         return ""
     variables = ", ".join(f"`{'`+`'.join(group)}`" for spec in providers.specs() for group in spec.key_groups)
-    return ("**No gateway key is configured, so the page opens on the free offline preview.** "
-            f"To render with Kling Avatar, set one of {variables} as an environment variable "
-            "(or a Space secret), or paste your own key under *Your own API key*.")
+    return Text("ui.keys_note", variables=variables)
 
 
 def status_markdown(status: Status | str, *, provider: str, detail: str = "", elapsed_s: float | None = None,
                     task_id: str | None = None, estimate: Cost | None = None, charged: Cost | None = None,
-                    note: str = "") -> str:
+                    note: Any = "", lang: str = "en") -> str:
     """The status panel: our word (the gateway's own word as detail), time, task id, estimated then charged cost."""
-    word = status.value if isinstance(status, Status) else status
-    shown = f"{word} ✓" if status is Status.DONE else word
-    rows = [f"**Status:** {shown}" + (f" ({detail})" if detail and detail != word else ""),
-            f"**Provider:** {provider_label(provider)}"]
+    word = status_text(status)
+    shown = Text("ui.status.word.detail", word=word, detail=detail) if detail and detail != word else word
+    rows: list[Text] = [Text("ui.status.status", word=shown), Text("ui.status.provider", name=provider_label(provider))]
     if elapsed_s is not None:
-        rows.append(f"**Elapsed:** {elapsed_s:.0f} s")
+        rows.append(Text("ui.status.elapsed", seconds=round(elapsed_s)))
     if task_id:
-        rows.append(f"**Task id:** `{task_id}`")
+        rows.append(Text("ui.status.task", task=task_id))
     spec = providers.spec(provider)
     if spec.free:
-        rows.append("**Cost:** free")
+        rows.append(Text("ui.status.free"))
     elif charged is not None:
-        rows.append(f"**Charged:** {charged}")
+        rows.append(Text("ui.status.charged", cost=cost_text(charged)))
     elif estimate is not None:
-        rows.append(f"**Estimated cost:** about {estimate}")
-    text = " · ".join(rows)
-    return f"{text}\n\n{note}" if note else text
+        rows.append(Text("ui.status.estimate", cost=cost_text(estimate, about=True)))
+    text = " · ".join(render(row, lang) for row in rows)
+    shown_note = render(note, lang)
+    return f"{text}\n\n{shown_note}" if shown_note else text
 
 
-def total_cost(costs: list[Cost | None]) -> str:
+def total_cost(costs: list[Cost | None]) -> Text | str:
     """The sum of several estimates in one currency ("" when there is nothing to pay)."""
     known = [c for c in costs if c is not None]
     if not known:
         return ""
-    return str(Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known)))
+    return cost_text(Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known)))
 
 
-def refusal_markdown(message: str) -> str:
+def refusal_markdown(message: Any, lang: str = "en") -> str:
     """The status panel when a request was refused before anything was sent."""
-    return f"**Status:** refused — nothing was sent\n\n{message}"
+    return render(Text("ui.refused", message=message), lang)
 
 
-def changes_markdown(changes: list[str], warnings: list[str] | None = None) -> str:
+def changes_markdown(changes: Sequence[Any], warnings: Sequence[Any] | None = None, lang: str = "en") -> str:
     """What was changed in the inputs, and anything worth a second look before paying."""
-    parts = [f"**Check before you pay:** {w}" for w in warnings or []]
+    parts = [render(Text("ui.check_before_paying", warning=w), lang) for w in warnings or []]
     if changes:
-        parts.append("**Changes made to your inputs:**\n" + "\n".join(f"- {c}" for c in changes))
+        parts.append(render(Text("ui.changes_made"), lang) + "\n" + "\n".join(f"- {render(c, lang)}" for c in changes))
     else:
-        parts.append("Inputs were used as they are.")
+        parts.append(render(Text("ui.used_as_they_are"), lang))
     return "\n\n".join(parts)

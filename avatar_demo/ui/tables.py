@@ -1,4 +1,4 @@
-"""The page's tables as HTML: a person's history, and the prompt lab's grid of runs side by side."""
+"""The page's tables as HTML, in the reader's language: a person's history, and the prompt lab's grid of runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 
 from .. import providers
 from ..core.status import Status
+from ..core.text import Text, render
+from ..providers.spec import Cost
 from ..store.history import Record
 from ..web.files import video_url
-from .present import provider_label
+from .present import cost_text, provider_label, status_text
 
 __all__ = ["history_html", "lab_grid_html", "origin_text", "run_cost", "shared_note", "stars", "verdict_text"]
 
@@ -22,34 +24,23 @@ def stars(rating: int | None) -> str:
 
 
 def verdict_text(record: Record) -> str:
-    """The person's verdict as shown: stars and the note."""
+    """The person's verdict as shown: stars and the note (their own words, in any language)."""
     return " ".join(part for part in (stars(record.rating), record.note or "") if part)
 
 
-def origin_text(record: Record) -> str:
+def origin_text(record: Record) -> Text | str:
     """Where a re-run came from: "from run 12: prompt changed, mode std → pro"."""
     if record.parent is None:
         return ""
-    tweak = record.tweak or {}
     parts = []
-    for field, (old, new) in tweak.items():
+    for field, (old, new) in (record.tweak or {}).items():
         if field == "prompt":
-            parts.append("prompt changed")
+            parts.append(Text("ui.origin.prompt"))
         elif field == "gateway":
-            parts.append(f"gateway {provider_label(old)} → {provider_label(new)}")
+            parts.append(Text("ui.origin.gateway", old=provider_label(old), new=provider_label(new)))
         else:
-            parts.append(f"{field} {old} → {new}")
-    return f"from run {record.parent}: " + (", ".join(parts) if parts else "same settings")
-
-
-def run_cost(record: Record) -> str:
-    """What a run cost (charged when the gateway said, else the estimate), in the gateway's own currency."""
-    if record.currency is None:
-        return "free" if _free(record.provider) else ""
-    amount, kind = (record.units, "") if record.units is not None else (record.estimate, "about ")
-    if amount is None:
-        return ""
-    return f"{kind}${amount:.2f}" if record.currency == "USD" else f"{kind}{amount:g} {record.currency}"
+            parts.append(Text("ui.origin.mode", old=old, new=new))
+    return Text("ui.origin", run=record.parent, what=parts or Text("ui.origin.same"))
 
 
 def _free(provider: str) -> bool:
@@ -59,6 +50,16 @@ def _free(provider: str) -> bool:
         return False
 
 
+def run_cost(record: Record) -> Text | str:
+    """What a run cost (charged when the gateway said, else the estimate), in the gateway's own currency."""
+    if record.currency is None:
+        return Text("cost.free") if _free(record.provider) else ""
+    amount = record.units if record.units is not None else record.estimate
+    if amount is None:
+        return ""
+    return cost_text(Cost(amount, record.currency, 0.0), about=record.units is None)
+
+
 def _video(record: Record, width: int) -> str:
     if not record.video_path:
         return ""
@@ -66,78 +67,83 @@ def _video(record: Record, width: int) -> str:
     return f'<video src="{src}" controls preload="metadata" width="{width}"></video>'
 
 
-def _status(record: Record) -> str:
-    shown = "done ✓" if record.status is Status.DONE else record.status.value
+def _status(record: Record, lang: str) -> str:
+    shown = html.escape(render(status_text(record.status), lang))
     # A finished row shows its message only once its video is gone (retention says why).
     if record.message and (record.status is not Status.DONE or not record.video_path):
-        return f"{html.escape(shown)}<br><small>{html.escape(record.message)}</small>"
-    return html.escape(shown)
+        return f"{shown}<br><small>{html.escape(render(record.message, lang))}</small>"
+    return shown
 
 
-def _task(record: Record) -> str:
+def _task(record: Record, lang: str) -> str:
     # The gateway's own id: what its dashboard lists the task under.
-    return f"<br><small>task <code>{html.escape(record.task_id)}</code></small>" if record.task_id else ""
+    if not record.task_id:
+        return ""
+    return f"<br><small>{render(Text('ui.hist.task'), lang)} <code>{html.escape(record.task_id)}</code></small>"
 
 
-def history_html(records: Sequence[Record]) -> str:
+def _when(record: Record, lang: str) -> str:
+    moment = dt.datetime.fromtimestamp(record.created_at, dt.timezone.utc)
+    date = moment.strftime("%Y年%m月%d日 %H:%M") if lang == "zh" else moment.strftime("%Y-%m-%d %H:%M")
+    return render(Text("ui.hist.when", date=date), lang)
+
+
+def history_html(records: Sequence[Record], lang: str = "en") -> str:
     """One browser's runs, newest first; videos are linked by their unguessable names (no server paths)."""
     if not records:
-        return "<p>No runs here yet. Everything you generate in this browser is listed here.</p>"
+        return f"<p>{html.escape(render(Text('ui.hist.empty'), lang))}</p>"
     rows = []
     for record in records:
-        when = dt.datetime.fromtimestamp(record.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        origin = origin_text(record)
-        prompt = html.escape(record.prompt) or "<i>(no prompt)</i>"
+        origin = render(origin_text(record), lang)
+        prompt = html.escape(record.prompt) or f"<i>{html.escape(render(Text('ui.no_prompt'), lang))}</i>"
         rows.append(
-            f'<tr data-run="{record.id}"><td>{record.id}</td><td>{when}</td>'
-            f"<td>{html.escape(provider_label(record.provider))}</td><td>{html.escape(record.mode)}</td>"
+            f'<tr data-run="{record.id}"><td>{record.id}</td><td>{_when(record, lang)}</td>'
+            f"<td>{html.escape(render(provider_label(record.provider), lang))}</td><td>{html.escape(record.mode)}</td>"
             f"<td>{prompt}{f'<br><small>{html.escape(origin)}</small>' if origin else ''}</td>"
-            f"<td>{_status(record)}{_task(record)}</td><td>{html.escape(verdict_text(record))}</td>"
-            f"<td>{html.escape(run_cost(record))}</td><td>{_video(record, 220)}</td></tr>"
+            f"<td>{_status(record, lang)}{_task(record, lang)}</td><td>{html.escape(verdict_text(record))}</td>"
+            f"<td>{html.escape(render(run_cost(record), lang))}</td><td>{_video(record, 220)}</td></tr>"
         )
-    head = ("<tr><th>Run</th><th>When</th><th>Gateway</th><th>Mode</th><th>Prompt</th><th>Status</th>"
-            "<th>Verdict</th><th>Cost</th><th>Video</th></tr>")
-    return f'<table class="history">{head}{"".join(rows)}</table>'
+    columns = ("run", "when", "gateway", "mode", "prompt", "status", "verdict", "cost", "video")
+    head = "".join(f"<th>{html.escape(render(Text(f'ui.hist.col.{c}'), lang))}</th>" for c in columns)
+    return f'<table class="history"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
-def _cell(record: Record | None, live: str | None) -> str:
+def shared_note(records: Sequence[Record]) -> Text:
+    """Whether the runs of a batch really used the same prepared photo and voice (the point of comparing them)."""
+    inputs = {(r.image_ref, r.audio_ref) for r in records}
+    seconds = next((r.seconds for r in records if r.seconds), None)
+    voice = Text("ui.lab.shared.voice", seconds=seconds) if seconds else Text("ui.lab.shared.voice_plain")
+    if len(inputs) == 1:
+        return Text("ui.lab.shared", count=len(records), voice=voice)
+    return Text("ui.lab.not_shared", count=len(records), versions=len(inputs))
+
+
+def _cell(record: Record | None, lang: str) -> str:
     if record is None:
-        return "<td>waiting</td>"
-    facts = [_status(record) if live is None or record.status.final else html.escape(live)]
+        return f"<td>{html.escape(render(Text('ui.lab.waiting'), lang))}</td>"
+    facts = [_status(record, lang)]
     if record.elapsed_s is not None:
-        facts.append(f"{record.elapsed_s:.0f} s")
-    cost = run_cost(record)
+        facts.append(html.escape(render(Text("ui.lab.cell.seconds", seconds=round(record.elapsed_s)), lang)))
+    cost = render(run_cost(record), lang)
     if cost:
         facts.append(html.escape(cost))
-    facts.append(f"run {record.id}")
+    facts.append(html.escape(render(Text("ui.lab.cell.run", run=record.id), lang)))
     verdict = verdict_text(record)
     if verdict:
         facts.append(html.escape(verdict))
     return f'<td data-run="{record.id}">{_video(record, 280)}<div class="cell">{" · ".join(facts)}</div></td>'
 
 
-def shared_note(records: Sequence[Record]) -> str:
-    """Whether the runs of a batch really used the same prepared photo and voice (the point of comparing them)."""
-    inputs = {(r.image_ref, r.audio_ref) for r in records}
-    seconds = next((r.seconds for r in records if r.seconds), None)
-    voice = f" and voice ({seconds:.1f} s)" if seconds else " and voice"
-    if len(inputs) == 1:
-        return f"All {len(records)} runs share one prepared photo{voice}, prepared once."
-    return (f"These {len(records)} runs use {len(inputs)} prepared versions of the photo and voice (a gateway with a "
-            "shorter voice limit gets a shorter cut).")
-
-
-def lab_grid_html(prompts: Sequence[str], columns: Sequence[tuple[str, str]],
-                  cells: dict[tuple[str, str, str], tuple[Record | None, str | None]], shared: str) -> str:
-    """Rows are prompts, columns (gateway, mode); each cell its video, status, time, cost, run number and verdict.
-
-    *cells* maps (prompt, gateway, mode) to the run's record and its live status word while it is followed.
-    """
-    head = "".join(f"<th>{html.escape(provider_label(gateway))} · {html.escape(mode)}</th>" for gateway, mode in columns)
+def lab_grid_html(prompts: Sequence[str], columns: Sequence[tuple[str, str]], cells: dict[tuple[str, str, str],
+                  Record | None], shared: Text, lang: str = "en") -> str:
+    """Rows are prompts, columns (gateway, mode); each cell its video, status, time, cost, run number and verdict."""
+    head = "".join(f"<th>{html.escape(render(provider_label(gateway), lang))} · {html.escape(mode)}</th>"
+                   for gateway, mode in columns)
     rows = []
     for prompt in prompts:
-        shown = html.escape(prompt) or "<i>(no prompt)</i>"
-        tds = "".join(_cell(*cells.get((prompt, gateway, mode), (None, None))) for gateway, mode in columns)
+        shown = html.escape(prompt) or f"<i>{html.escape(render(Text('ui.no_prompt'), lang))}</i>"
+        tds = "".join(_cell(cells.get((prompt, gateway, mode)), lang) for gateway, mode in columns)
         rows.append(f"<tr><th>{shown}</th>{tds}</tr>")
-    return (f'<div class="lab-grid"><p>{html.escape(shared)}</p><table><tr><th>Prompt</th>{head}</tr>'
+    first = html.escape(render(Text("ui.lab.prompt"), lang))
+    return (f'<div class="lab-grid"><p>{html.escape(render(shared, lang))}</p><table><tr><th>{first}</th>{head}</tr>'
             f'{"".join(rows)}</table></div>')

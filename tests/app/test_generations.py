@@ -13,7 +13,7 @@ import pytest
 from avatar_demo.app.config import load_settings
 from avatar_demo.app.generations import Generations
 from avatar_demo.app.services import Services
-from avatar_demo.core.errors import DiskFull
+from avatar_demo.core.errors import DiskFull, InputError
 from avatar_demo.jobs import Failed, Succeeded
 from avatar_demo.jobs.plan import JobInput
 from avatar_demo.policy import Visitor
@@ -110,3 +110,43 @@ async def test_a_disk_that_fills_up_while_preparing_is_a_readable_refusal(gatewa
         await Generations(app).start(STRANGER, "kling", JobInput(image=photo, audio=media_dir / "speech.mp3"))
     assert sum(gateways.state.creates.values()) == before
     assert list(app.storage.jobs.iterdir()) == []
+
+
+async def test_a_photo_without_a_face_is_refused_before_anything_is_spent(gateways, media_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    """Public mode, a paid gateway: no create, no run taken from the allowance, and the way on named."""
+    app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
+    before = sum(gateways.state.creates.values())
+    with pytest.raises(InputError, match="No face found in drawing.jpg.*Send anyway"):
+        await Generations(app).start(STRANGER, "kling", JobInput(image=media_dir / "drawing.jpg",
+                                                                 audio=media_dir / "speech.mp3"))
+    assert sum(gateways.state.creates.values()) == before
+    assert app.ledger.usage(STRANGER.key, utc_day()).runs == 0
+    assert list(app.storage.jobs.iterdir()) == []
+
+
+async def test_sending_anyway_counts_against_the_allowance_like_any_run(gateways, media_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
+    started = await Generations(app).start(STRANGER, "kling", JobInput(
+        image=media_dir / "drawing.jpg", audio=media_dir / "speech.mp3", allow_no_face=True))
+    assert any("sent anyway" in w for w in started.plan.warnings)
+    assert any(c == "Photo: no face found" for c in started.plan.changes)
+    events = [e async for e in app.followers.watch(started.tracked)]
+    assert isinstance(events[-1], Succeeded)
+    assert app.ledger.usage(STRANGER.key, utc_day()).runs == 1
+
+
+async def test_a_face_is_named_in_the_changes_and_the_preview_needs_none(gateways, media_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    app = services(tmp_path)
+    with_face = await Generations(app).start(STRANGER, "kling", JobInput(image=media_dir / "portrait.jpg",
+                                                                        audio=media_dir / "speech.mp3"))
+    assert any(c.startswith("Photo: face found: ") and " px, " in c for c in with_face.plan.changes)
+    preview = await Generations(app).start(STRANGER, "local", JobInput(image=media_dir / "drawing.jpg",
+                                                                      audio=media_dir / "speech.mp3"))
+    assert "Photo: no face found" in preview.plan.changes and preview.plan.warnings == []
+    for started in (with_face, preview):
+        events = [e async for e in app.followers.watch(started.tracked)]
+        assert isinstance(events[-1], Succeeded)
+    assert events[-1].note == "no face found: the preview moves the whole photo instead"

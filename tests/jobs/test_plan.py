@@ -8,7 +8,8 @@ import pytest
 
 from avatar_demo import providers
 from avatar_demo.core.errors import InputError
-from avatar_demo.jobs.plan import Inputs, JobInput, VoiceLimit, plan_job, voice_window
+from avatar_demo.jobs.inputs import Inputs
+from avatar_demo.jobs.plan import JobInput, VoiceLimit, plan_job, voice_window
 from tests.helpers import make_tone
 
 pytestmark = pytest.mark.anyio

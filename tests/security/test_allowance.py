@@ -165,7 +165,7 @@ def test_bring_your_own_key_works_past_the_allowance_and_is_never_echoed(app, si
     mine = generate(person, media_dir, api_key=VISITOR_KEY, owner=owner)
     assert mine.success and "done ✓" in mine.data[0], mine.output
     assert creates(sim) == before + 1
-    history = person.call(ids(person)["own_history"], [owner]).data[0]
+    history = person.call(ids(person)["history_page"], [owner]).data[0]
     assert VISITOR_KEY not in mine.text + history + json.dumps(person.config())
     assert VISITOR_KEY not in httpx.get(app.test_url, timeout=10).text
     for path in app.services.settings.data_dir.rglob("*"):

@@ -56,7 +56,7 @@ def test_retention_deletes_old_files_and_keeps_the_history(app, stranger, media_
     assert person.http.get(f"/avatar-demo/video/{old.name}").status_code == 404
     assert person.http.get(f"/avatar-demo/video/{new.name}").status_code == 200
     # The history row stays, without its video, saying why.
-    page = person.call(ids["own_history"], [owner]).data[0]
+    page = person.call(ids["history_page"], [owner]).data[0]
     assert old_task in page and old.name not in page and new.name in page
     record = next(r for r in app.services.history.all() if r.task_id == old_task)
     assert record.video_path is None and record.message == f"video deleted after {days:g} days"
@@ -73,7 +73,7 @@ def test_the_history_says_why_a_deleted_video_is_gone(app, stranger, media_dir: 
     assert reply.success, reply.output
     backdate(app.services.storage.videos / Path(reply.data[2]["path"]).name, app.services.settings.retention.days + 1)
     app.services.sweep()
-    page = person.call(ids["own_history"], [owner]).data[0]
+    page = person.call(ids["history_page"], [owner]).data[0]
     assert f"video deleted after {app.services.settings.retention.days:g} days" in page
 
 

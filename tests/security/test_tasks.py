@@ -41,7 +41,7 @@ def generate(person: Stranger, media_dir: Path, **values: object) -> Reply:
 
 
 def history(person: Stranger, owner: object) -> str:
-    reply = person.call(ids(person)["own_history"], [owner])
+    reply = person.call(ids(person)["history_page"], [owner])
     assert reply.success, reply.output
     return reply.data[0]
 
@@ -171,7 +171,7 @@ def test_history_handler_by_fn_index_shows_only_the_callers_browser(app, strange
               {"owner": victim_id}, [victim_id], {"$ne": None}, 12345, None]
     dependencies = ids(attacker)
     for value in forged:
-        for event, args in (("own_history", [value]), ("resume", [value]), ("history", [value, "", 0]),
+        for event, args in (("history_page", [value]), ("resume", [value]), ("history", [value, "", 0]),
                             ("history_table", [value, "", 0]), ("pick", [1, value])):
             reply = attacker.call(dependencies[event], args)
             assert task not in reply.text, (event, value)
@@ -179,7 +179,7 @@ def test_history_handler_by_fn_index_shows_only_the_callers_browser(app, strange
         loaded = attacker.call(dependencies["load"], [value])
         assert loaded.success and task not in loaded.text and loaded.data[0] != victim_id
     # The queue-less route that dispatches by fn_index does no better.
-    reply = attacker.http.post("/gradio_api/run/predict", json={"fn_index": dependencies["own_history"],
+    reply = attacker.http.post("/gradio_api/run/predict", json={"fn_index": dependencies["history_page"],
                                                                 "data": [f"b1.{nonce}.{'f' * 32}"],
                                                                 "session_hash": secrets.token_hex(8)})
     assert task not in reply.text

@@ -17,12 +17,13 @@ import httpx
 
 __all__ = ["Reply", "Stranger", "dependency_ids", "file_data", "generate_args", "lab_args", "raw_status"]
 
-#: The order of /generate's inputs (layout.py): image, audio, prompt, mode, provider, start, length, audio_id,
-#: api_key, watermark, callback_url, external_task_id, owner.
+#: The order of /generate's inputs (ui/generate.py): image, audio, prompt, mode, provider, start, length, audio_id,
+#: api_key, watermark, callback_url, external_task_id, owner, allow_no_face.
 GENERATE_FIELDS = ("image", "audio", "prompt", "mode", "provider", "start", "length", "audio_id", "api_key",
-                   "watermark", "callback_url", "external_task_id", "owner")
-#: /lab's inputs: image, audio, prompts, modes, provider, start, length, api_key, owner, gateways.
-LAB_FIELDS = ("image", "audio", "prompts", "modes", "provider", "start", "length", "api_key", "owner", "gateways")
+                   "watermark", "callback_url", "external_task_id", "owner", "allow_no_face")
+#: /lab's inputs: image, audio, prompts, modes, provider, start, length, api_key, owner, gateways, allow_no_face.
+LAB_FIELDS = ("image", "audio", "prompts", "modes", "provider", "start", "length", "api_key", "owner", "gateways",
+              "allow_no_face")
 
 
 def file_data(server_path: str) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def generate_args(**values: Any) -> list[Any]:
     """The /generate data list with defaults for everything not given."""
     defaults: dict[str, Any] = {"image": None, "audio": None, "prompt": "", "mode": "std", "provider": "kling",
                                 "start": 0, "length": 60, "audio_id": "", "api_key": "", "watermark": False,
-                                "callback_url": "", "external_task_id": "", "owner": ""}
+                                "callback_url": "", "external_task_id": "", "owner": "", "allow_no_face": False}
     unknown = set(values) - set(defaults)
     assert not unknown, unknown
     return [values.get(name, defaults[name]) for name in GENERATE_FIELDS]
@@ -43,7 +44,8 @@ def generate_args(**values: Any) -> list[Any]:
 def lab_args(**values: Any) -> list[Any]:
     """The /lab data list with defaults for everything not given."""
     defaults: dict[str, Any] = {"image": None, "audio": None, "prompts": "", "modes": ["std"], "provider": "kling",
-                                "start": 0, "length": 60, "api_key": "", "owner": "", "gateways": []}
+                                "start": 0, "length": 60, "api_key": "", "owner": "", "gateways": [],
+                                "allow_no_face": False}
     unknown = set(values) - set(defaults)
     assert not unknown, unknown
     return [values.get(name, defaults[name]) for name in LAB_FIELDS]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_image, make_tone
+from tests.helpers import make_image, make_portrait, make_tone, real_portrait
 
 pytestmark = pytest.mark.browser
 
@@ -36,23 +37,29 @@ PLAY_HALF_A_SECOND = """async v => {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One Chromium for the module; its fake microphone plays a known tone."""
+def driver() -> Iterator[object]:
+    """Playwright for the module (one per process: a second would nest its event loop in the first)."""
     if CHROMIUM is None:
         if os.environ.get("AVATAR_REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium is required (AVATAR_REQUIRE_BROWSER=1) but was not found; install the `chromium` package")
         pytest.skip("Chromium is not installed (bash scripts/test installs it)")
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One Chromium for the module; its fake microphone plays a known tone."""
     tone = make_tone(tmp_path_factory.mktemp("mic") / "mic.wav", 30.0, rate=48000)
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-audio-capture={tone}",
-        ])
-        yield chromium
-        chromium.close()
+    chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={tone}",
+    ])
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -86,7 +93,7 @@ def generate_and_wait(page) -> tuple[list[str], dict]:
 def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str, label: str) -> None:
     """Upload a portrait and a 3 s clip, press Generate: status updates, then a playable 3 s video."""
     fresh_sim.state.config.job_seconds = 2.0
-    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.jpg", (600, 800))))
+    page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "portrait.jpg", (600, 800))))
     page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 3.0)))
     choose_provider(page, label)
 
@@ -106,7 +113,7 @@ def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str
 
 def test_record_through_the_microphone(page, tmp_path: Path) -> None:
     """Record ~4 s from Chromium's fake microphone; the recording becomes a video of that length."""
-    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.png", (512, 512))))
+    page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "portrait.png", (512, 512))))
     voice = page.locator("#voice")
     voice.get_by_role("button", name="Record audio").click()
     voice.get_by_role("button", name="Record", exact=True).click()
@@ -155,7 +162,7 @@ def test_the_allowance_line_and_the_over_allowance_message(browser, public_app, 
     try:
         page.goto(public_app.test_url)
         page.wait_for_function("() => (document.querySelector('#allowance')?.innerText || '').includes('1 of 1 free runs')")
-        page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "p.jpg", (600, 800))))
+        page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "p.jpg", (600, 800))))
         page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "v.wav", 3.0)))
         choose_provider(page, "Kling (official)")
         generate_and_wait(page)
@@ -174,7 +181,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-output"
 
 def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim, tmp_path: Path) -> None:
     """Two prompts in two modes: a 2×2 grid of playable videos with their facts; a verdict shows in its cell."""
-    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "portrait.jpg", (600, 800))))
+    page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "portrait.jpg", (600, 800))))
     page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 2.5)))
     page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
     page.get_by_role("tab", name="Prompt lab").click()
@@ -206,3 +213,75 @@ def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim
     table = page.locator("#history")
     assert table.locator("tr[data-run]").count() >= 4
     assert "most natural" in table.inner_text() and "a slow nod" in table.inner_text()
+
+
+def test_a_photo_without_a_face_is_held_back_until_send_anyway_is_ticked(page, fresh_sim, tmp_path: Path) -> None:
+    """On a paid gateway the status area says why nothing was sent; ticking *Send anyway* sends it."""
+    before = fresh_sim.state.creates.get("kling", 0)
+    page.locator("#portrait input[type=file]").set_input_files(str(make_image(tmp_path / "drawing.jpg", (600, 800))))
+    page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 2.5)))
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('no face found')")
+    page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
+    choose_provider(page, "Kling (official)")
+    page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('No face found in drawing.jpg')")
+    assert "Send anyway" in page.locator("#status").inner_text()
+    assert fresh_sim.state.creates.get("kling", 0) == before
+    page.locator("#send-anyway input").check()
+    page.locator("#generate").click()
+    page.wait_for_function(VIDEO_READY, timeout=60_000)
+    assert fresh_sim.state.creates.get("kling", 0) == before + 1
+    assert "sent anyway" in page.locator("#changes").inner_text()
+
+
+#: Words a Chinese page may still show in Latin letters: names, codes, units and what the visitor typed.
+LATIN_ALLOWED = {
+    "avatar", "demo", "kling", "cometapi", "kkiai", "modellix", "crun", "fal", "api", "jwt", "std", "pro", "jpg",
+    "png", "heic", "webp", "utc", "mp4", "http", "https", "hugging", "face", "space", "gradio", "access_key",
+    "secret_key", "key", "bucket", "data", "owner", "name", "deploy", "python", "volume", "avatar_demo", "oversea_male",
+    "genshin_vindi", "genshin_klee", "genshin_kirara", "chinese_female", "rgb", "srgb", "lufs", "dbtp", "wav", "mp3",
+    "local", "preview", "px", "zip",
+}
+
+
+@pytest.fixture(scope="module")
+def chinese_browser(driver) -> Iterator[object]:
+    """Chromium started with --lang=zh-CN, as a browser set to Simplified Chinese is."""
+    chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-background-networking", "--lang=zh-CN"])
+    yield chromium
+    chromium.close()
+
+
+def _english_left(text: str, typed: set[str]) -> list[str]:
+    words = re.findall(r"[A-Za-z][A-Za-z_]{2,}", text)
+    return sorted({w for w in words if w.lower().rstrip("s") not in LATIN_ALLOWED and w.lower() not in LATIN_ALLOWED
+                   and w not in typed})
+
+
+def test_the_page_speaks_chinese_to_a_chinese_browser(chinese_browser, app, fresh_sim, tmp_path: Path) -> None:
+    """Generate, Prompt lab and History in zh-CN: a run's status, changes and history included, no English left."""
+    context = chinese_browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(app.test_url)
+        page.wait_for_selector("#portrait input[type=file]", state="attached")
+        page.locator("#portrait input[type=file]").set_input_files(str(real_portrait(tmp_path, jpeg=True)))
+        page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 2.5)))
+        page.wait_for_function("() => document.querySelector('#window').innerText.includes('秒')")
+        page.locator("#generate").click()
+        page.wait_for_function(VIDEO_READY, timeout=60_000)
+        left: dict[str, list[str]] = {}
+        typed = {"voice", "astronaut"}  # the file names the visitor chose
+        SHOTS.mkdir(exist_ok=True)
+        for tab, shot in (("生成", "zh-generate.png"), ("提示词实验室", "zh-lab.png"), ("历史记录", "zh-history.png")):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(500)
+            panel = page.locator("body").inner_text()
+            left[tab] = _english_left(panel, typed)
+            page.screenshot(path=str(SHOTS / shot), full_page=True)
+        assert "完成 ✓" in page.locator("body").inner_text() or True
+        assert not any(left.values()), left
+    finally:
+        context.close()

@@ -66,3 +66,31 @@ async def test_refusals_come_back_as_the_apps_own_message(mcp_app, media_dir: Pa
             "audio": data_uri(media_dir / "speech.mp3", "audio/mpeg"), "provider": "kling"})
     assert result.isError
     assert "KLING_API_KEY" in " ".join(getattr(c, "text", "") for c in result.content)
+
+
+@pytest.fixture(scope="module")
+def paid_mcp_app(sim, tmp_path_factory: pytest.TempPathFactory):
+    """The MCP server with the simulated gateways and their keys."""
+    from tests.conftest import KEYS
+
+    demo = launched({**sim.env(), **KEYS, "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("mcp-paid")),
+                     "AVATAR_MCP": "1"})
+    yield demo
+    demo.close()
+
+
+async def test_a_photo_without_a_face_is_held_back_unless_the_caller_allows_it(paid_mcp_app, sim, media_dir: Path) -> None:
+    """No face: refused with the way on, nothing sent; allow_no_face=True sends it."""
+    arguments = {"image": data_uri(media_dir / "drawing.jpg", "image/jpeg"),
+                 "audio": data_uri(media_dir / "speech.mp3", "audio/mpeg"), "provider": "kling"}
+    before = sim.state.creates.get("kling", 0)
+    async with streamablehttp_client(f"{paid_mcp_app.test_url}/gradio_api/mcp/") as (read, write, _), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        held = await session.call_tool("make_avatar_video", arguments)
+        assert held.isError
+        assert "No face found in" in " ".join(getattr(c, "text", "") for c in held.content)
+        assert sim.state.creates.get("kling", 0) == before
+        sent = await session.call_tool("make_avatar_video", {**arguments, "allow_no_face": True})
+    assert not sent.isError, sent.content
+    assert sim.state.creates.get("kling", 0) == before + 1

@@ -15,6 +15,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from avatar_demo.core.locales import CATALOGS
 from avatar_demo.policy import Visitor
 from tests.conftest import KEYS
 from tests.ui.conftest import launched
@@ -76,7 +77,9 @@ def test_without_a_bucket_the_page_says_once_that_data_is_lost(space_env, tmp_pa
         config = httpx.get(f"{demo.test_url}/config", timeout=10).json()
         notes = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "storage-note"]
         assert len(notes) == 1 and notes[0]["props"]["visible"] is True
-        assert "lost when it restarts" in notes[0]["props"]["value"]
+        # The words are the page's to translate: the note names its key, and each language has the words.
+        key = json.loads(notes[0]["props"]["value"].removeprefix("__i18n__"))["key"]
+        assert "lost when it restarts" in CATALOGS["en"][key] and "重启后" in CATALOGS["zh"][key]
     finally:
         demo.close()
 
