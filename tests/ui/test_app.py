@@ -117,3 +117,16 @@ def test_the_final_api_outputs_are_plain_values(client: Client, fresh_sim, media
     result = generate(client, media_dir, "local").result(timeout=120)
     assert all(isinstance(value, str) for value in result), result
     assert "Changes made to your inputs" in result[1] or "used as they are" in result[1]
+
+
+def test_a_photo_without_a_face_is_held_back_unless_allowed(client: Client, fresh_sim, media_dir: Path) -> None:
+    """/generate on a paid gateway: refused with the way on and nothing sent; allow_no_face=True sends it."""
+    before = fresh_sim.state.creates.get("kling", 0)
+    arguments = {"image": handle_file(str(media_dir / "drawing.jpg")), "audio": handle_file(str(media_dir / "speech.mp3")),
+                 "provider": "kling", "api_name": "/generate"}
+    with pytest.raises(AppError, match="No face found in drawing.jpg.*allow_no_face"):
+        client.predict(**arguments)
+    assert fresh_sim.state.creates.get("kling", 0) == before
+    status, changes, video, _ = client.predict(**arguments, allow_no_face=True)
+    assert "done ✓" in status and "Photo: no face found" in changes and "sent anyway" in changes
+    assert fresh_sim.state.creates.get("kling", 0) == before + 1
