@@ -1,9 +1,9 @@
 """Media preparation: pure functions that make a photo and a voice clip acceptable to the gateways.
 
-It owns reading and fixing photos (image and its decoders), cutting, leveling and encoding voices
-(audio, loudness), running ffmpeg (ffmpeg) and rendering the offline preview (preview). It may import
-only `core`: no Gradio, no HTTP, no storage, so every function here runs the same in the app, the
-command line and a test.
+It owns reading and fixing photos (image and its decoders), preparing voices (audio: pydub's edits in
+voice_edit, measuring and limiting in loudness, writing in voice_output, refusals in voice_refusals),
+running ffmpeg (ffmpeg) and rendering the offline preview (preview). It may import only `core`: no
+Gradio, no HTTP, no storage, so every function here runs the same in the app, the command line and a test.
 """
 
 from __future__ import annotations

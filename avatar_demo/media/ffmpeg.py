@@ -26,6 +26,9 @@ _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"^\s*Stream #0:\d+.*?: (Audio|Video):", re.MULTILINE)
 # Cover art in an MP3 or M4A is listed as a video stream; it is not a video.
 _ATTACHED_PICTURE = re.compile(r"\(attached pic\)")
+# The first audio stream's layout: "mono", "stereo", "5.1(side)", "3 channels"...
+_AUDIO_LAYOUT = re.compile(r"^\s*Stream #0:\d+.*?: Audio: .*?, \d+ Hz, ([^,\n]+)", re.MULTILINE)
+_NAMED_LAYOUTS = {"mono": 1, "stereo": 2, "quad": 4}
 
 
 @functools.cache
@@ -91,6 +94,20 @@ class MediaHeader:
     video_streams: int
     #: (rate, channels, bytes per sample) of a plain PCM WAV, whose samples Python can read itself.
     pcm_wav: tuple[int, int, int] | None = None
+    #: The first audio stream's channel count, when the header names it.
+    channels: int | None = None
+
+
+def _channel_count(layout: str) -> int | None:
+    """Channels in a layout as ffmpeg prints it: "mono", "stereo", "5.1(side)", "3 channels"."""
+    layout = layout.strip().split("(")[0]
+    if layout in _NAMED_LAYOUTS:
+        return _NAMED_LAYOUTS[layout]
+    counted = re.fullmatch(r"(\d+) channels", layout)
+    if counted:
+        return int(counted.group(1))
+    surround = re.fullmatch(r"(\d+)\.(\d+)", layout)
+    return int(surround.group(1)) + int(surround.group(2)) if surround else None
 
 
 def _wav_header(path: str | os.PathLike[str]) -> MediaHeader | None:
@@ -107,7 +124,7 @@ def _wav_header(path: str | os.PathLike[str]) -> MediaHeader | None:
     if rate <= 0 or channels <= 0:
         return None
     return MediaHeader(readable=True, duration_s=frames / rate, audio_streams=1, video_streams=0,
-                       pcm_wav=(rate, channels, width))
+                       pcm_wav=(rate, channels, width), channels=channels)
 
 
 def read_header(path: str | os.PathLike[str]) -> MediaHeader:
@@ -119,11 +136,13 @@ def read_header(path: str | os.PathLike[str]) -> MediaHeader:
     text = proc.stderr.decode("utf-8", "replace")
     kinds = [m.group(1) for m in _STREAM.finditer(text)]
     pictures = len(_ATTACHED_PICTURE.findall(text))
+    layout = _AUDIO_LAYOUT.search(text)
     return MediaHeader(
         readable="Error opening input" not in text and bool(kinds),
         duration_s=probe_duration(text),
         audio_streams=kinds.count("Audio"),
         video_streams=max(0, kinds.count("Video") - pictures),
+        channels=_channel_count(layout.group(1)) if layout else None,
     )
 
 
