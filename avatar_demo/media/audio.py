@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ffmpeg import MediaHeader, read_header, run_ffmpeg
+from .ffmpeg import MediaHeader, output_channels, parse_header, read_header, read_wav_header, run_ffmpeg
 from .loudness import (
     LIMITER_CEILING_DBFS,
     TARGET_LUFS,
@@ -104,40 +104,43 @@ def _wav_frames(src: Path, header: MediaHeader, start: float, seconds: float) ->
         return None  # ffmpeg reads it, and says so if it cannot
 
 
-def _decode_window(src: Path, header: MediaHeader, start: float, seconds: float) -> Any:
-    """Decode [start, start+seconds) of *src* into a pydub segment in the working format (voice_edit)."""
-    samples = _wav_frames(src, header, start, seconds)
-    if samples is not None:
-        rate, channels, width = header.pcm_wav  # type: ignore[misc]
+def _decode_window(src: Path, header: MediaHeader | None, start: float,
+                   seconds: float) -> tuple[Any, MediaHeader]:
+    """Decode [start, start+seconds) of *src* into a pydub segment in the working format (voice_edit), with the
+    header: *header* when it was read before, else the one the decode run reported."""
+    samples = _wav_frames(src, header, start, seconds) if header is not None else None
+    if samples is not None and header is not None and header.pcm_wav is not None:
+        rate, channels, width = header.pcm_wav
         if rate == RATE and width in DIRECT_WIDTHS and channels <= 2:
-            return from_wav_frames(samples, width=width, channels=channels)
+            return from_wav_frames(samples, width=width, channels=channels), header
         if not samples:
-            return decoded(b"", channels=1)
+            return decoded(b"", channels=1), header
         # ffmpeg opening the WAV itself costs about 18 ms more CPU than being handed its samples (measured).
         source = ["-f", _PCM_FORMATS[width], "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"]
     else:
         # -ss before -i seeks in the file instead of decoding everything up to the start.
         source = [*(["-ss", f"{start:.3f}"] if start > 0 else []), "-i", str(src), "-t", f"{seconds:.3f}"]
     # Mono stays mono; anything wider reaches pydub as stereo (ffmpeg's downmix), which pydub mixes to mono.
-    channels = 1 if header.channels == 1 else 2
     proc = run_ffmpeg(
-        [*source, "-map", "0:a:0", "-vn", "-af", into_working_filter(), "-ac", str(channels), "-ar", str(RATE),
-         "-f", PCM_FORMAT, "pipe:1"],
+        [*source, "-map", "0:a:0", "-vn", "-af", f"aformat=channel_layouts=mono|stereo,{into_working_filter()}",
+         "-ar", str(RATE), "-f", PCM_FORMAT, "pipe:1"],
         input_bytes=samples,
     )
-    if proc.returncode != 0:
+    report = proc.stderr.decode("utf-8", "replace")
+    if header is None:
+        header = parse_header(report)
+        _check_window(src, header, start)
+    channels = output_channels(report)
+    if proc.returncode != 0 or channels not in (1, 2):
         raise refusal("unreadable", name=src.name)
-    return decoded(proc.stdout, channels=channels)
+    return decoded(proc.stdout, channels=channels), header
 
 
-def _measure(voice: Voice, gain_db: float, *, name: str, ceiling_dbfs: float | None = None) -> Loudness:
-    """*voice* at *gain_db*, measured through the level stage it would be written with (limited at
-    *ceiling_dbfs*, when given)."""
-    limited = ceiling_dbfs is not None
-    stage = level_filter(HEADROOM_DB, limited=limited, rate=RATE,
-                         ceiling_dbfs=LIMITER_CEILING_DBFS if ceiling_dbfs is None else ceiling_dbfs)
-    return measure_pcm(voice.gained(gain_db), RATE, stage, peak="none" if limited else "sample+true",
-                       sample_format=PCM_FORMAT, name=name)
+def _limited_loudness(voice: Voice, gain_db: float, *, ceiling_dbfs: float, name: str) -> float | None:
+    """*voice* at *gain_db* through the limiter at *ceiling_dbfs*, as it would be written: its loudness."""
+    stage = level_filter(HEADROOM_DB, limited=True, rate=RATE, ceiling_dbfs=ceiling_dbfs)
+    return measure_pcm(voice.gained(gain_db), RATE, stage, peak="none", sample_format=PCM_FORMAT,
+                       name=name).integrated_lufs
 
 
 def _level_and_write(voice: Voice, before: Loudness, source_peak_dbtp: float, out_dir: Path, stem: str,
@@ -146,7 +149,7 @@ def _level_and_write(voice: Voice, before: Loudness, source_peak_dbtp: float, ou
     ceiling, first_gain = LIMITER_CEILING_DBFS, None
     for _ in range(_MAX_WRITES):
         leveling = choose_leveling(
-            before, lambda gain, at=ceiling: _measure(voice, gain, name=name, ceiling_dbfs=at).integrated_lufs,
+            before, lambda gain, at=ceiling: _limited_loudness(voice, gain, ceiling_dbfs=at, name=name),
             name=name, ceiling_dbfs=ceiling, first_gain=first_gain)
         if not leveling.limited and abs(leveling.gain_db) < _LEAVE_ALONE_DB:
             leveling = Leveling(0.0, leveling.result_lufs - leveling.gain_db, limited=False)
@@ -169,7 +172,8 @@ def prepare_audio(
 ) -> PreparedAudio:
     """Take the window [start, start+max_seconds) of *src*, edit, level and write it (WAV or MP3) into *out_dir*.
 
-    In order: the header is checked (ffmpeg's reading, or a WAV's own); ffmpeg decodes the window into
+    In order: the header is checked (a WAV's own; ffmpeg's reading when a start inside the clip needs the
+    length; else what the decode run reports); ffmpeg decodes the window into
     the working format (voice_edit; a 48 kHz PCM WAV's frames go to pydub directly); pydub cuts, mixes,
     trims silence, fades and pads it; ffmpeg's ebur128 measures the result; loudness picks the gain and
     whether the limiter must act; pydub applies the gain, and the file is written, WAV by pydub or MP3
@@ -189,9 +193,12 @@ def prepare_audio(
     if not MIN_AUDIO_S <= max_seconds <= MAX_WINDOW_S:
         raise refusal("bad_length", length=f"{max_seconds:g}", name=src.name)
 
-    header = read_header(src)
-    _check_window(src, header, start)
-    segment = _decode_window(src, header, start, max_seconds + LOOKAHEAD_S)
+    # A start inside the clip needs its length first: a start past the end is refused before anything is
+    # decoded. From the start, the decode run's own report gives the header (one ffmpeg run fewer).
+    header = read_wav_header(src) or (read_header(src) if start > 0 else None)
+    if header is not None:
+        _check_window(src, header, start)
+    segment, header = _decode_window(src, header, start, max_seconds + LOOKAHEAD_S)
     if not segment.frame_count():
         if start > 0:  # a header that states no length, or a wrong one (VBR MP3 without its Xing frame)
             raise refusal("start_past_sound", start=start, name=src.name)
@@ -205,7 +212,8 @@ def prepare_audio(
     voice = edit_window(segment, seconds=max_seconds, start=start, source_s=header.duration_s,
                         source_channels=header.channels)
     # What is sent is measured: the edited window, mono, before the gain.
-    before = _measure(voice, 0.0, name=src.name)
+    before = measure_pcm(voice.pcm, RATE, level_filter(HEADROOM_DB, limited=False, rate=RATE), peak="true",
+                         sample_format=PCM_FORMAT, name=src.name)
     if before.integrated_lufs is None or before.true_peak_dbtp is None:
         raise refusal("too_quiet", name=src.name)
     leveling, written = _level_and_write(voice, before, before.true_peak_dbtp, Path(out_dir), name, src.name)

@@ -184,3 +184,17 @@ def test_a_pcm_wav_is_handed_to_ffmpeg_as_samples_with_the_same_result(
     assert piped.source_loudness_lufs == pytest.approx(read.source_loudness_lufs, abs=0.05)
     # Only the first 1.5 s are loud (about -24 LUFS): the window from 2 s measures the quiet rest.
     assert piped.source_loudness_lufs < -38
+
+
+def test_from_the_start_the_decode_run_reports_the_header(tmp_path: Path) -> None:
+    """A start at 0 has nothing to refuse before decoding: no run only reads the header, and the decode run's own
+    report still gives the facts (its length, that it is stereo) and the refusals (no sound track)."""
+    voice = make_tone(tmp_path / "talk.m4a", 3.0, channels=2)
+    outcome, calls = _prepare_logging_ffmpeg(tmp_path, voice, start=0, max_seconds=60)
+    assert outcome == "ok" and calls and all(_decodes(call) for call in calls)
+    out = prepare_audio(voice, tmp_path / "out")
+    assert out.source_duration_s == pytest.approx(3.0, abs=0.1) and "mixed stereo to mono" in out.changes
+    mute = tmp_path / "mute.mp4"
+    run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "color=s=64x64:d=1", "-c:v", "libx264", str(mute)])
+    with pytest.raises(InputError, match="mute.mp4 is a video without sound"):
+        prepare_audio(mute, tmp_path / "mute-out")
