@@ -80,28 +80,44 @@ def _in_memory_file(data: bytes) -> int | None:
 
 
 def run_ffmpeg(
-    args: list[str], *, input_bytes: bytes | None = None, timeout: float = 600.0
+    args: list[str], *, input_bytes: bytes | None = None, timeout: float = 600.0, large_output: bool = False
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with *args*, *input_bytes* as its stdin; returns the completed process (the caller checks
-    returncode)."""
+    returncode). *large_output*: megabytes are expected on stdout."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     stdin: int | None = subprocess.DEVNULL if input_bytes is None else None
     if input_bytes is not None and len(input_bytes) >= _MEMORY_FILE_BYTES:
         # Python feeds a pipe 4 KB per wake-up, which held the MP3 encoder back by ~20 ms per minute of voice
         # (measured); a large input is handed over as an in-memory file that ffmpeg reads at its own pace.
         stdin = _in_memory_file(input_bytes)
+    # Likewise a large output: written to an in-memory file, it never waits for this process to empty a pipe,
+    # which it could not do while another thread (a photo being prepared) held the interpreter.
+    stdout = _in_memory_file(b"") if large_output else None
     try:
-        return subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
+        proc = subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
             cmd,
             input=input_bytes if stdin is None else None,
-            capture_output=True,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
             stdin=stdin,
         )
+        if stdout is not None:
+            proc.stdout = _read_back(stdout)
+        return proc
     finally:
-        if stdin is not None and stdin != subprocess.DEVNULL:
-            os.close(stdin)
+        for fd in (stdin, stdout):
+            if fd is not None and fd != subprocess.DEVNULL:
+                os.close(fd)
+
+
+def _read_back(fd: int) -> bytes:
+    """Everything written to the in-memory file *fd*."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    os.lseek(fd, 0, os.SEEK_SET)
+    with open(fd, "rb", closefd=False) as fh:
+        return fh.read(size)
 
 
 def probe_duration(stderr: str) -> float | None:

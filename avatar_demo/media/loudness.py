@@ -20,6 +20,7 @@ __all__ = [
     "measure_filter",
     "measure_pcm",
     "parse_ebur128",
+    "window_meter",
 ]
 
 #: -16 LUFS integrated is the common loudness for spoken word online (podcast and
@@ -116,6 +117,12 @@ def level_filter(gain_db: float, *, limited: bool, rate: int, ceiling_dbfs: floa
 
     cutoff = min(1.0, _LOWPASS_HZ / (rate / 2))
     return f"{gain},{limiter(5, f'aresample={rate}:cutoff={cutoff:.3f}')},{limiter(1, f'aresample={rate}')}"
+
+
+def window_meter(frames: int) -> str:
+    """A filter branch that measures the first *frames* of a decoded window as pydub will send them: mixed to mono
+    the way pydub mixes (half of each channel; a mono window as it is), with ebur128's loudness and true peak."""
+    return f"pan=mono|c0<c0+c1,atrim=end_sample={frames},{measure_filter('true')},anullsink"
 
 
 def measure_pcm(pcm: bytes, rate: int, filters: str = "anull", peak: str = "sample+true", *,

@@ -123,6 +123,9 @@ class Voice:
 
     segment: Any
     changes: list[str] = field(default_factory=list)
+    #: Whether pydub changed samples beyond mixing the channels and cutting the window: silence removed, a fade, or
+    #: padding.
+    edited: bool = False
 
     @property
     def seconds(self) -> float:
@@ -186,20 +189,22 @@ def edit_window(segment: Any, *, seconds: float, start: float, source_s: float |
         changes.append(f"removed {trail_ms / 1000:.1f} s of silence at the end")
     # A cut inside sound starts or stops it on a non-zero sample, which clicks; where silence was removed, the
     # edge is already quiet.
-    if start > 0 and not lead_ms and segment.frame_count():
+    fade_in, fade_out = start > 0 and not lead_ms and segment.frame_count() > 0, cut and not trail_ms
+    if fade_in:
         segment = segment.fade_in(FADE_IN_MS)
         changes.append(f"faded in {FADE_IN_MS} ms at the cut")
-    if cut and not trail_ms:
+    if fade_out:
         segment = segment.fade_out(FADE_OUT_MS)
         changes.append(f"faded out {FADE_OUT_MS} ms at the cut")
 
     short = int(segment.frame_count())
-    if short < MIN_S * RATE:
+    padded = short < MIN_S * RATE
+    if padded:
         silence = _pydub().AudioSegment(data=bytes((round(MIN_S * RATE) - short) * _WIDTH), sample_width=_WIDTH,
                                         frame_rate=RATE, channels=1)
         segment = segment + silence
         changes.append(f"padded {short / RATE:.1f} s \u2192 {MIN_S:.1f} s with silence")
-    return Voice(segment, changes)
+    return Voice(segment, changes, edited=bool(lead_ms or trail_ms or fade_in or fade_out or padded))
 
 
 def describe_gain(gain_db: float, result_lufs: float) -> str:

@@ -228,3 +228,21 @@ def test_start_past_the_end_is_refused(tmp_path: Path) -> None:
         prepare_audio(make_tone(tmp_path / "a.wav", 3.0), tmp_path / "out", start=10.0)
     assert str(refused.value) == ("The start offset 10.0 s is past the end of the 3.0 s clip a.wav: "
                                   "choose a start under 3.0 s.")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "channels", "start", "edited"),
+    [(".mp3", 2, 0.0, False), (".m4a", 1, 0.0, False), (".mp3", 2, 5.0, True), (".webm", 2, 0.0, False)],
+    ids=["stereo-whole", "mono-whole", "stereo-cut-and-faded", "browser-recording"],
+)
+def test_the_loudness_reported_is_that_of_the_file_sent(tmp_path: Path, suffix: str, channels: int, start: float,
+                                                        edited: bool) -> None:
+    """Whether the decode run's meter or a run over pydub's edited samples measured it, the loudness reported is
+    the file's own (within 0.1 LU) and the target is met: the meter mixes channels exactly as pydub does."""
+    src = make_tone(tmp_path / f"voice{suffix}", 20.0 if edited else 8.0, rate=48000, channels=channels)
+    out = prepare_audio(src, tmp_path / "out", start=start, max_seconds=10.0)
+    assert out.path.suffix == ".wav"
+    assert any(c.startswith("faded") for c in out.changes) == edited
+    after = loudness(out.path)
+    assert out.loudness_lufs == pytest.approx(after.integrated_lufs, abs=0.1)
+    assert after.integrated_lufs == pytest.approx(TARGET_LUFS, abs=0.2)
