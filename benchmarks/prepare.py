@@ -84,7 +84,8 @@ def bench_limited_voice(work: Path, rounds: int) -> None:
         out = prepare_audio(voice, work / f"peaky{i}")
         ours.append(time.perf_counter() - started)
     b, o = statistics.median(bare), statistics.median(ours)
-    print(f"peaky 60 s voice (limiter path): prepare {o:.3f} s vs bare {b:.3f} s, ratio {o / b:.2f}; {out.changes[-1]}")
+    print(f"peaky 60 s voice (limiter path): prepare {o:.3f} s vs bare {b:.3f} s, ratio {o / b:.2f}; "
+          f"{', '.join(out.changes)}")
 
 
 def bench_memory(work: Path) -> None:

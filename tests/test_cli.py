@@ -31,7 +31,7 @@ def test_prepare_prints_the_facts_as_json(tmp_path: Path) -> None:
     assert (report["image"]["width"], report["image"]["height"]) == (1500, 600)
     assert report["image"]["changes"][0].startswith("padded 1500×300 to 1500×600")
     assert report["audio"]["duration_s"] == pytest.approx(60.0, abs=0.05)
-    assert any(c.startswith("trimmed 65.0 s to 60.0 s") for c in report["audio"]["changes"])
+    assert report["audio"]["changes"][:2] == ["trimmed 65.0 s → 60.0 s", "faded out 50 ms at the cut"]
     assert Path(report["audio"]["path"]).stat().st_size == report["audio"]["bytes"]
 
 

@@ -1,10 +1,11 @@
 """Media preparation: pure functions that make a photo and a voice clip acceptable to the gateways.
 
-It owns reading and fixing photos (image and its decoders), cutting, leveling and encoding voices
-(audio, loudness), running ffmpeg (ffmpeg), finding a face offline (face, with OpenCV loaded on first
-use by opencv) and rendering the offline preview (preview, its motion in preview_motion and its face
-warp in preview_warp). It may import only `core`: no Gradio, no HTTP, no storage, so every function
-here runs the same in the app, the command line and a test.
+It owns reading and fixing photos (image and its decoders), preparing voices (audio: pydub's edits in
+voice_edit, measuring and limiting in loudness, writing in voice_output, refusals in voice_refusals),
+running ffmpeg (ffmpeg), finding a face offline (face, with OpenCV loaded on first use by opencv) and
+rendering the offline preview (preview, its motion in preview_motion and its face warp in preview_warp).
+It may import only `core`: no Gradio, no HTTP, no storage, so every function here runs the same in the
+app, the command line and a test.
 """
 
 from __future__ import annotations

@@ -4,24 +4,42 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..core.errors import InputError
-from .ffmpeg import MediaHeader, read_header, run_ffmpeg
+from .ffmpeg import MediaHeader, output_channels, parse_header, read_header, read_wav_header, run_ffmpeg
 from .loudness import (
+    LIMITER_CEILING_DBFS,
     TARGET_LUFS,
     TRUE_PEAK_CEILING_DBTP,
     Leveling,
     Loudness,
     choose_leveling,
     level_filter,
-    measure_filter,
     measure_pcm,
     parse_ebur128,
+    window_meter,
 )
+from .voice_edit import (
+    DIRECT_WIDTHS,
+    HEADROOM_DB,
+    LOOKAHEAD_S,
+    MIN_S,
+    PCM_FORMAT,
+    RATE,
+    Voice,
+    decoded,
+    describe_gain,
+    describe_limit,
+    edit_window,
+    from_wav_frames,
+    into_working_filter,
+    peak_dbfs,
+)
+from .voice_output import MAX_AUDIO_BYTES, Written, write_voice
+from .voice_refusals import refusal
 
 __all__ = [
     "MAX_AUDIO_BYTES",
@@ -31,26 +49,20 @@ __all__ = [
     "prepare_audio",
 ]
 
-#: The Kling family's limit is "max 5MB"; read as the smaller decimal megabyte.
-MAX_AUDIO_BYTES = 5_000_000
-MIN_AUDIO_S = 2.0
+MIN_AUDIO_S = MIN_S
 MAX_WINDOW_S = 300.0
 #: A clip whose loudest sample stays below this is treated as silence.
 SILENCE_PEAK_DBFS = -50.0
-#: ebur128 measures at 48 kHz; decoding straight to it means nothing is resampled twice.
-SAMPLE_RATE = 48000
-_BYTES_PER_SAMPLE = 4  # float32 mono
-WAV_HEADER_BYTES = 44
-#: LAME's VBR keeps the level exactly (its CBR mode comes out ~0.5 dB quieter, measured) and
-#: spends bits only where the voice needs them.
-_VBR_QUALITY = "2"
 #: wave's sample widths, as ffmpeg's raw PCM formats (8-bit WAV samples are unsigned).
 _PCM_FORMATS = {1: "u8", 2: "s16le", 3: "s24le", 4: "s32le"}
 #: Larger windows are left to ffmpeg, which reads the file in small pieces.
 _MAX_PIPED_BYTES = 16 * 1024 * 1024
-#: When VBR lands over the limit (only possible for long clips), the fallback is a constant rate
-#: that fits by arithmetic.
-_CBR_KBPS = (96, 64, 48, 32)
+#: Below this gain (and with no limiter needed) the clip is left at its level.
+_LEAVE_ALONE_DB = 0.5
+#: Writes at most: when MP3 pushed the peaks over the promised ceiling, the voice is leveled again under a limit
+#: lowered by the excess (plus 0.3 dB), and written again.
+_MAX_WRITES = 3
+_RETRY_MARGIN_DB = 0.3
 
 
 @dataclass(frozen=True)
@@ -63,115 +75,112 @@ class PreparedAudio:
     changes: list[str] = field(default_factory=list)
     source_duration_s: float | None = None
     loudness_lufs: float | None = None
+    #: The edited window's loudness before the gain (mono, as sent).
     source_loudness_lufs: float | None = None
 
 
 def _check_window(src: Path, header: MediaHeader, start: float) -> None:
     """Refuse from the header alone, before any sample is decoded."""
     if not header.readable:
-        raise InputError(f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode")
+        raise refusal("unreadable", name=src.name)
     if header.audio_streams == 0:
-        raise InputError(f"{src.name} has no audio track")
+        raise refusal("no_sound_track", name=src.name)
     if header.duration_s is not None and start > 0 and start >= header.duration_s:
-        raise InputError(f"The start offset {start:.1f} s is past the end of the {header.duration_s:.1f} s clip")
+        raise refusal("start_past_end", start=start, total=header.duration_s, name=src.name)
 
 
-def _wav_window(src: Path, header: MediaHeader, start: float, length: float) -> tuple[list[str], bytes] | None:
-    """A PCM WAV window's raw samples and the ffmpeg input options that describe them; None when ffmpeg should read
-    the file itself (not a PCM WAV, or a window too large to hold in memory)."""
+def _wav_frames(src: Path, header: MediaHeader, start: float, seconds: float) -> bytes | None:
+    """A PCM WAV window's raw frames, read here; None when ffmpeg should read the file itself (not a PCM WAV,
+    or a window too large to hold in memory)."""
     if header.pcm_wav is None:
         return None
     rate, channels, width = header.pcm_wav
-    frames = math.ceil(length * rate)
+    frames = math.ceil(seconds * rate)
     if width not in _PCM_FORMATS or frames * channels * width > _MAX_PIPED_BYTES:
         return None
     try:
         with wave.open(str(src), "rb") as wav:
             wav.setpos(min(round(start * rate), wav.getnframes()))
-            samples = wav.readframes(frames)
+            return wav.readframes(frames)
     except (OSError, EOFError, wave.Error):
         return None  # ffmpeg reads it, and says so if it cannot
-    return ["-f", _PCM_FORMATS[width], "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"], samples
 
 
-def _decode_window(src: Path, header: MediaHeader, start: float, length: float) -> tuple[bytes, Loudness]:
-    """Decode [start, start+length) of *src* to mono float32 PCM and measure it in the same pass."""
-    piped = _wav_window(src, header, start, length)
-    if piped is not None:
-        # ffmpeg opening the WAV itself costs about 18 ms more CPU than being handed its samples (measured).
-        source, samples = piped
+def _decode_window(src: Path, header: MediaHeader | None, start: float,
+                   seconds: float) -> tuple[Any, MediaHeader, Loudness | None]:
+    """Decode [start, start+seconds) of *src* into a pydub segment in the working format (voice_edit), with the
+    header (*header* when it was read before, else the one the decode run reported) and the decode run's meter of
+    the window as pydub will mix it (None when pydub reads the samples itself)."""
+    samples = _wav_frames(src, header, start, seconds) if header is not None else None
+    if samples is not None and header is not None and header.pcm_wav is not None:
+        rate, channels, width = header.pcm_wav
+        if rate == RATE and width in DIRECT_WIDTHS and channels <= 2:
+            return from_wav_frames(samples, width=width, channels=channels), header, None
         if not samples:
-            return b"", Loudness(None)
+            return decoded(b"", channels=1), header, None
+        # ffmpeg opening the WAV itself costs about 18 ms more CPU than being handed its samples (measured).
+        source = ["-f", _PCM_FORMATS[width], "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"]
     else:
         # -ss before -i seeks in the file instead of decoding everything up to the start.
-        source = [*(["-ss", f"{start:.3f}"] if start > 0 else []), "-i", str(src), "-t", f"{length:.3f}"]
-        samples = None
-    proc = run_ffmpeg(
-        [
-            *source,
-            "-map", "0:a:0", "-vn", "-af", f"aformat=channel_layouts=mono,{measure_filter('sample+true')}",
-            "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1",
-        ],
-        input_bytes=samples,
-    )
-    if proc.returncode != 0:
-        raise InputError(f"Could not read {src.name} as audio: it is not a sound or video file ffmpeg can decode")
-    return proc.stdout, parse_ebur128(proc.stderr.decode("utf-8", "replace"))
+        source = [*(["-ss", f"{start:.3f}"] if start > 0 else []), "-t", f"{seconds:.3f}", "-i", str(src)]
+    # Mono stays mono; anything wider reaches pydub as stereo (ffmpeg's downmix), which pydub mixes to mono. The
+    # meter, measuring beside the decoding, costs ~60 ms less than a run of its own over the same samples.
+    window = round((seconds - LOOKAHEAD_S) * 1000) * RATE // 1000
+    graph = (f"[0:a:0]aformat=channel_layouts=mono|stereo,aresample={RATE},asplit[pcm][meter];"
+             f"[pcm]{into_working_filter()}[out];[meter]{window_meter(window)}")
+    proc = run_ffmpeg([*source, "-filter_complex", graph, "-map", "[out]", "-f", PCM_FORMAT, "pipe:1"],
+                      input_bytes=samples, large_output=True)
+    report = proc.stderr.decode("utf-8", "replace")
+    if header is None:
+        header = parse_header(report)
+        _check_window(src, header, start)
+    channels = output_channels(report)
+    if proc.returncode != 0 or channels not in (1, 2):
+        raise refusal("unreadable", name=src.name)
+    return decoded(proc.stdout, channels=channels), header, parse_ebur128(report)
 
 
-def _write_wav(pcm: bytes, gain_db: float, dest: Path) -> int:
-    """16-bit WAV with a plain gain, written here: no encoder to start, and the level is exact."""
-    import numpy as np  # here, not at import: the CLI's refusals stay fast
+def _loudness_sent(voice: Voice, meter: Loudness | None, name: str) -> Loudness:
+    """The loudness and true peak of what will be sent, before the gain.
 
-    samples = np.frombuffer(pcm, dtype="<f4") * (10 ** (gain_db / 20))
-    pcm16 = np.clip(np.rint(samples * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(dest), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm16.tobytes())
-    return dest.stat().st_size
-
-
-def _encode_mp3(pcm: bytes, leveling: Leveling | None, dest: Path) -> int:
-    """Encode *pcm* with the gain and limiter, at the best quality that fits the gateway limit."""
-    seconds = len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE
-    filters = (
-        ["-af", level_filter(leveling.gain_db, limited=leveling.limited, rate=SAMPLE_RATE)] if leveling else []
-    )
-    # 95 % leaves room for frame padding and the Xing header.
-    rates = [kbps for kbps in _CBR_KBPS if kbps * 1000 / 8 * seconds <= MAX_AUDIO_BYTES * 0.95] or [_CBR_KBPS[-1]]
-    for quality in (["-q:a", _VBR_QUALITY], *(["-b:a", f"{kbps}k"] for kbps in rates)):
-        proc = run_ffmpeg(
-            ["-y", "-v", "error", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
-             *filters, "-c:a", "libmp3lame", *quality, "-f", "mp3", str(dest)],
-            input_bytes=pcm,
-        )
-        if proc.returncode != 0:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["ffmpeg failed"]
-            raise InputError(f"The voice clip could not be encoded: {lines[-1][:200]}")
-        size = dest.stat().st_size
-        if size <= MAX_AUDIO_BYTES:
-            return size
-    raise InputError(
-        f"The voice clip is too long to fit the gateways' 5 MB limit ({seconds:.1f} s); choose a shorter window"
-    )
+    The decode run metered the window as pydub mixes it: when pydub changed no sample beyond that, the meter
+    measured exactly what is sent. When it removed silence, faded or padded, the edited samples' loudness is
+    measured in a run of its own, and the window's true peak stands for theirs (none of those edits adds a
+    peak: they remove samples, scale them down or add silence). Without a decode run, both are measured.
+    """
+    stage = level_filter(HEADROOM_DB, limited=False, rate=RATE)
+    if meter is None:
+        return measure_pcm(voice.pcm, RATE, stage, peak="true", sample_format=PCM_FORMAT, name=name)
+    if not voice.edited:
+        return meter
+    edited = measure_pcm(voice.pcm, RATE, stage, peak="none", sample_format=PCM_FORMAT, name=name)
+    return Loudness(edited.integrated_lufs, None, meter.true_peak_dbtp)
 
 
-def _describe_window(start: float, source_s: float | None, window_s: float, max_seconds: float) -> list[str]:
-    changes = [f"started at {start:.1f} s"] if start > 0 else []
-    if source_s is not None and source_s - start > window_s + 0.05:
-        changes.append(f"trimmed {source_s:.1f} s to {window_s:.1f} s")
-    elif source_s is None and window_s >= max_seconds - 0.01:
-        changes.append(f"trimmed to the first {window_s:.1f} s")
-    return changes
+def _limited_loudness(voice: Voice, gain_db: float, *, ceiling_dbfs: float, name: str) -> float | None:
+    """*voice* at *gain_db* through the limiter at *ceiling_dbfs*, as it would be written: its loudness."""
+    stage = level_filter(HEADROOM_DB, limited=True, rate=RATE, ceiling_dbfs=ceiling_dbfs)
+    return measure_pcm(voice.gained(gain_db), RATE, stage, peak="none", sample_format=PCM_FORMAT,
+                       name=name).integrated_lufs
 
 
-def _describe_leveling(before: float, leveling: Leveling) -> list[str]:
-    if not leveling.limited and abs(leveling.gain_db) < 0.5:
-        return []
-    limited = f" (peaks limited to {TRUE_PEAK_CEILING_DBTP:.1f} dBTP)" if leveling.limited else ""
-    return [f"normalized loudness from {before:.1f} to {leveling.result_lufs:.1f} LUFS{limited}"]
+def _level_and_write(voice: Voice, before: Loudness, source_peak_dbtp: float, out_dir: Path, stem: str,
+                     name: str) -> tuple[Leveling, Written]:
+    """Choose the gain, write the file, and do both again under a lower limit while MP3 pushed the peaks over."""
+    ceiling, first_gain = LIMITER_CEILING_DBFS, None
+    for _ in range(_MAX_WRITES):
+        leveling = choose_leveling(
+            before, lambda gain, at=ceiling: _limited_loudness(voice, gain, ceiling_dbfs=at, name=name),
+            name=name, ceiling_dbfs=ceiling, first_gain=first_gain)
+        if not leveling.limited and abs(leveling.gain_db) < _LEAVE_ALONE_DB:
+            leveling = Leveling(0.0, leveling.result_lufs - leveling.gain_db, limited=False)
+        peak = source_peak_dbtp + leveling.gain_db
+        written = write_voice(voice, leveling, out_dir, stem, peak_dbtp=peak, ceiling_dbfs=ceiling, name=name)
+        if written.true_peak_dbtp is None or written.true_peak_dbtp <= TRUE_PEAK_CEILING_DBTP:
+            break
+        ceiling = min(ceiling, peak) - (written.true_peak_dbtp - TRUE_PEAK_CEILING_DBTP) - _RETRY_MARGIN_DB
+        first_gain = leveling.gain_db
+    return leveling, written
 
 
 def prepare_audio(
@@ -182,73 +191,62 @@ def prepare_audio(
     max_seconds: float = 60.0,
     name: str = "voice",
 ) -> PreparedAudio:
-    """Take the window [start, start+max_seconds) of *src*, pad, normalize and encode it (WAV or MP3: see below).
+    """Take the window [start, start+max_seconds) of *src*, edit, level and write it (WAV or MP3) into *out_dir*.
 
-    Raises InputError for empty, undecodable or silent input, or a start past the end; writes
-    nothing in that case.
+    In order: the header is checked (a WAV's own; ffmpeg's reading when a start inside the clip needs the
+    length; else what the decode run reports); ffmpeg decodes the window into the working format
+    (voice_edit; a 48 kHz PCM WAV's frames go to pydub directly), metering it on the way; pydub cuts,
+    mixes, trims silence, fades and pads it; what will be sent is measured (_loudness_sent); loudness
+    picks the gain and whether the limiter must act; pydub applies the gain, and the file is written, WAV
+    by pydub or MP3 by ffmpeg through the limiter, measured again once written when its peaks came near
+    the ceiling (voice_output).
+
+    Raises InputError for a missing, empty, undecodable or silent clip, or a start past its end, and DiskFull
+    when the file cannot be written for want of space; writes nothing in either case.
     """
     src = Path(src)
     if not src.is_file():
-        raise InputError(f"Voice clip {src.name!r} does not exist")
+        raise refusal("missing", name=src.name)
     if src.stat().st_size == 0:
-        raise InputError(f"The voice clip {src.name} is empty (0 bytes)")
+        raise refusal("empty", name=src.name)
     if start < 0 or not math.isfinite(start):
-        raise InputError(f"The start offset must be 0 s or more, got {start:g} s")
+        raise refusal("bad_start", start=f"{start:g}", name=src.name)
     if not MIN_AUDIO_S <= max_seconds <= MAX_WINDOW_S:
-        raise InputError(f"The clip length must be between 2 and 300 s, got {max_seconds:g} s")
+        raise refusal("bad_length", length=f"{max_seconds:g}", name=src.name)
 
-    header = read_header(src)
-    _check_window(src, header, start)
-    pcm, before = _decode_window(src, header, start, max_seconds)
-    if not pcm:
-        if start > 0:
-            raise InputError(f"The start offset {start:.1f} s is past the end of the clip")
-        raise InputError(f"The voice clip {src.name} contains no audio")
-    if before.sample_peak_dbfs is None or before.sample_peak_dbfs < SILENCE_PEAK_DBFS:
-        where = "The selected part of the voice clip" if start > 0 else "The voice clip"
-        raise InputError(f"{where} is silent: record or upload a clip with speech in it")
+    # A start inside the clip needs its length first: a start past the end is refused before anything is
+    # decoded. From the start, the decode run's own report gives the header (one ffmpeg run fewer).
+    header = read_wav_header(src) or (read_header(src) if start > 0 else None)
+    if header is not None:
+        _check_window(src, header, start)
+    segment, header, meter = _decode_window(src, header, start, max_seconds + LOOKAHEAD_S)
+    if not segment.frame_count():
+        if start > 0:  # a header that states no length, or a wrong one (VBR MP3 without its Xing frame)
+            raise refusal("start_past_sound", start=start, name=src.name)
+        raise refusal("no_sound", name=src.name)
+    if peak_dbfs(segment) < SILENCE_PEAK_DBFS:
+        if start > 0 or (header.duration_s or 0) > max_seconds:
+            end = start + min(max_seconds, segment.frame_count() / RATE)
+            raise refusal("silent_part", start=start, end=end, name=src.name)
+        raise refusal("silent", name=src.name)
 
-    window_s = len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE
-    changes = _describe_window(start, header.duration_s, window_s, max_seconds)
-    if window_s < MIN_AUDIO_S:
-        pcm += bytes(round((MIN_AUDIO_S - window_s) * SAMPLE_RATE) * _BYTES_PER_SAMPLE)
-        changes.append(f"padded {window_s:.1f} s to {MIN_AUDIO_S:.1f} s with silence")
-        if before.integrated_lufs is None:
-            # Under 0.4 s there is no whole ebur128 block to measure; padded, there is.
-            before = measure_pcm(pcm, SAMPLE_RATE)
-    if before.integrated_lufs is None:
-        raise InputError("The voice clip is too quiet to measure: record or upload a clip with speech in it")
-
-    leveling = choose_leveling(pcm, SAMPLE_RATE, before)
-    changes += _describe_leveling(before.integrated_lufs, leveling)
-    needs_leveling = leveling.limited or abs(leveling.gain_db) >= 0.5
-    result_lufs = leveling.result_lufs if needs_leveling else before.integrated_lufs
-
-    # A plain gain needs no encoder: the true peak was measured on the source, so the gain alone keeps it under
-    # the ceiling. WAV only while even its base64 text fits 5 MB (~39 s), since the gateways do not say whether
-    # they count the file or the text; a limiter, or a longer clip, is MP3's job.
-    wav_bytes = WAV_HEADER_BYTES + len(pcm) // _BYTES_PER_SAMPLE * 2
-    as_wav = not leveling.limited and math.ceil(wav_bytes / 3) * 4 <= MAX_AUDIO_BYTES
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    dest = (out_dir / name).with_suffix(".wav" if as_wav else ".mp3")
-    fd, tmp_name = tempfile.mkstemp(prefix=".voice-", suffix=dest.suffix, dir=out_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if as_wav:
-            size = _write_wav(pcm, leveling.gain_db if needs_leveling else 0.0, tmp)
-        else:
-            size = _encode_mp3(pcm, leveling if needs_leveling else None, tmp)
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    voice = edit_window(segment, seconds=max_seconds, start=start, source_s=header.duration_s,
+                        source_channels=header.channels)
+    before = _loudness_sent(voice, meter, src.name)
+    if before.integrated_lufs is None or before.true_peak_dbtp is None:
+        raise refusal("too_quiet", name=src.name)
+    leveling, written = _level_and_write(voice, before, before.true_peak_dbtp, Path(out_dir), name, src.name)
+    changes = list(voice.changes)
+    if leveling.gain_db or leveling.limited:
+        changes.append(describe_gain(leveling.gain_db, written.lufs))
+    if leveling.limited:
+        changes.append(describe_limit(TRUE_PEAK_CEILING_DBTP))
     return PreparedAudio(
-        path=dest,
-        duration_s=round(len(pcm) / _BYTES_PER_SAMPLE / SAMPLE_RATE, 3),
-        bytes=size,
+        path=written.path,
+        duration_s=round(voice.seconds, 3),
+        bytes=written.bytes,
         changes=changes,
         source_duration_s=header.duration_s,
-        loudness_lufs=round(result_lufs, 1),
+        loudness_lufs=round(written.lufs, 1),
         source_loudness_lufs=round(before.integrated_lufs, 1),
     )

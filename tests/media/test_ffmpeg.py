@@ -1,4 +1,4 @@
-"""The wheel's ffmpeg is enough: nothing warns that ffmpeg is missing, and the package imports nothing heavy."""
+"""The wheel's ffmpeg is enough (nothing warns that it is missing, nothing heavy is imported); what it reports is read."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from avatar_demo.media.ffmpeg import parse_header, run_ffmpeg
 from tests.helpers import make_image, make_tone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,3 +55,28 @@ def test_importing_the_package_is_cheap(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("stream", "channels"),
+    [("Audio: aac (LC), 44100 Hz, mono, fltp, 70 kb/s", 1), ("Audio: mp3 (mp3float), 48000 Hz, stereo, fltp", 2),
+     ("Audio: aac (LC), 48000 Hz, 5.1(side), fltp", 6), ("Audio: pcm_s16le, 44100 Hz, 3 channels, s16", 3),
+     ("Audio: opus, 48000 Hz, 7.1, fltp", 8), ("Audio: pcm_s16le, 8000 Hz, ambisonic 1, s16", None)],
+)
+def test_the_channel_count_is_read_from_the_report(stream: str, channels: int | None) -> None:
+    """The first audio stream's layout as ffmpeg prints it, before and (for what it wrote) after "Output #0"."""
+    report = (f"Input #0, x, from 'in':\n  Duration: 00:00:03.00, bitrate: 1 kb/s\n  Stream #0:0: {stream}\n"
+              f"Output #0, s32le, to 'pipe:1':\n  Stream #0:0: {stream.replace('Audio: ', 'Audio: pcm_s32le, ', 1)}\n")
+    header = parse_header(report)
+    assert (header.readable, header.audio_streams, header.duration_s) == (True, 1, 3.0)
+    assert header.channels == channels
+
+
+def test_a_large_input_reaches_ffmpeg_whole() -> None:
+    """Inputs past a megabyte go through an in-memory file instead of the pipe: ffmpeg reads every byte of both."""
+    for size in (4096, 3 * 1024 * 1024):
+        samples = os.urandom(size)
+        proc = run_ffmpeg(["-f", "s16le", "-ar", "48000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"],
+                          input_bytes=samples)
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert proc.stdout == samples
