@@ -8,6 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..core.text import Text
 from .ffmpeg import ffmpeg_exe
 
 __all__ = [
@@ -166,7 +167,7 @@ def edit_window(segment: Any, *, seconds: float, start: float, source_s: float |
                 source_channels: int | None) -> Voice:
     """Cut *segment* (decoded from *start*, LOOKAHEAD_S longer than asked) to *seconds*, mix it to mono, remove
     silence at its ends, fade where it was cut inside sound, and pad it to MIN_S; each step is listed."""
-    changes = [f"started at {start:.1f} s"] if start > 0 else []
+    changes: list[Text] = [Text("voice.started_at", start=start)] if start > 0 else []
     # Whole milliseconds, so pydub's fades (placed in milliseconds) end on the last sample.
     window = _frames(round(seconds * 1000))
     cut = segment.frame_count() >= window + _CUT_SLACK_S * RATE
@@ -174,28 +175,29 @@ def edit_window(segment: Any, *, seconds: float, start: float, source_s: float |
         segment = segment.get_sample_slice(0, window)
     if cut:
         kept = segment.frame_count() / RATE
-        changes.append(f"trimmed {source_s:.1f} s \u2192 {kept:.1f} s" if source_s else f"trimmed to {kept:.1f} s")
+        changes.append(Text("voice.trimmed", source=source_s, kept=kept) if source_s
+                       else Text("voice.trimmed_to", kept=kept))
     if segment.channels > 1:
         segment = segment.set_channels(1)
-        mixed = "stereo" if (source_channels or 2) <= 2 else f"{source_channels} channels"
-        changes.append(f"mixed {mixed} to mono")
+        changes.append(Text("voice.mixed_stereo") if (source_channels or 2) <= 2
+                       else Text("voice.mixed_channels", channels=source_channels))
 
     lead_ms, trail_ms = _silence_at_ends(segment)
     if lead_ms or trail_ms:
         segment = segment.get_sample_slice(_frames(lead_ms), int(segment.frame_count()) - _frames(trail_ms))
     if lead_ms:
-        changes.append(f"removed {lead_ms / 1000:.1f} s of silence at the start")
+        changes.append(Text("voice.silence_start", seconds=lead_ms / 1000))
     if trail_ms:
-        changes.append(f"removed {trail_ms / 1000:.1f} s of silence at the end")
+        changes.append(Text("voice.silence_end", seconds=trail_ms / 1000))
     # A cut inside sound starts or stops it on a non-zero sample, which clicks; where silence was removed, the
     # edge is already quiet.
     fade_in, fade_out = start > 0 and not lead_ms and segment.frame_count() > 0, cut and not trail_ms
     if fade_in:
         segment = segment.fade_in(FADE_IN_MS)
-        changes.append(f"faded in {FADE_IN_MS} ms at the cut")
+        changes.append(Text("voice.fade_in", ms=FADE_IN_MS))
     if fade_out:
         segment = segment.fade_out(FADE_OUT_MS)
-        changes.append(f"faded out {FADE_OUT_MS} ms at the cut")
+        changes.append(Text("voice.fade_out", ms=FADE_OUT_MS))
 
     short = int(segment.frame_count())
     padded = short < MIN_S * RATE
@@ -203,18 +205,18 @@ def edit_window(segment: Any, *, seconds: float, start: float, source_s: float |
         silence = _pydub().AudioSegment(data=bytes((round(MIN_S * RATE) - short) * _WIDTH), sample_width=_WIDTH,
                                         frame_rate=RATE, channels=1)
         segment = segment + silence
-        changes.append(f"padded {short / RATE:.1f} s \u2192 {MIN_S:.1f} s with silence")
+        changes.append(Text("voice.padded", short=short / RATE, least=MIN_S))
     return Voice(segment, changes, edited=bool(lead_ms or trail_ms or fade_in or fade_out or padded))
 
 
-def describe_gain(gain_db: float, result_lufs: float) -> str:
+def describe_gain(gain_db: float, result_lufs: float) -> Text:
     """The gain applied and the loudness it led to, e.g. "+6.2 dB to −16.0 LUFS"."""
-    return f"{_figure(gain_db, '+')} dB to {_figure(result_lufs)} LUFS"
+    return Text("voice.gain", gain=_figure(gain_db, "+"), lufs=_figure(result_lufs))
 
 
-def describe_limit(ceiling_dbtp: float) -> str:
+def describe_limit(ceiling_dbtp: float) -> Text:
     """The true-peak ceiling the limiter held, e.g. "peaks limited to −1.0 dBTP"."""
-    return f"peaks limited to {_figure(ceiling_dbtp)} dBTP"
+    return Text("voice.limited", ceiling=_figure(ceiling_dbtp))
 
 
 def wav_bytes(voice: Voice, gain_db: float) -> bytes:
