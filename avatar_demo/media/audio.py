@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import shutil
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ffmpeg import MediaHeader, output_channels, parse_header, read_header, read_wav_header, run_ffmpeg
+from .ffmpeg import (
+    MediaHeader,
+    output_channels,
+    parse_header,
+    read_header,
+    read_wav_header,
+    run_ffmpeg,
+)
 from .loudness import (
     LIMITER_CEILING_DBFS,
     TARGET_LUFS,
@@ -241,6 +250,11 @@ def prepare_audio(
         changes.append(describe_gain(leveling.gain_db, written.lufs))
     if leveling.limited:
         changes.append(describe_limit(TRUE_PEAK_CEILING_DBTP))
+    if not changes and header.pcm_wav == (RATE, 1, 2) and written.path.suffix == ".wav":
+        # A voice already prepared (a re-run's kept input) is sent as it came: writing it again would only round
+        # its samples differently, and a re-run would keep a second copy of the same voice.
+        shutil.copyfile(src, written.path)
+        written = dataclasses.replace(written, bytes=written.path.stat().st_size)
     return PreparedAudio(
         path=written.path,
         duration_s=round(voice.seconds, 3),

@@ -246,3 +246,11 @@ def test_the_loudness_reported_is_that_of_the_file_sent(tmp_path: Path, suffix: 
     after = loudness(out.path)
     assert out.loudness_lufs == pytest.approx(after.integrated_lufs, abs=0.1)
     assert after.integrated_lufs == pytest.approx(TARGET_LUFS, abs=0.2)
+
+
+def test_a_prepared_voice_prepared_again_is_the_same_file(tmp_path: Path) -> None:
+    """A re-run prepares its kept voice again: nothing to change, so the bytes stay (and are kept once)."""
+    first = prepare_audio(make_tone(tmp_path / "voice.mp3", 3.0), tmp_path / "a")
+    again = prepare_audio(first.path, tmp_path / "b")
+    assert again.changes == [] and again.path.read_bytes() == first.path.read_bytes()
+    assert again.bytes == first.bytes
