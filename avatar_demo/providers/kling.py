@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import jwt
-
 from ..core.text import Text
 from .kling_family import KlingFamily, kling_spec
 
@@ -37,6 +35,8 @@ class KlingProvider(KlingFamily):
             return super()._authorization()
         now = time.time()
         if self._token is None or now > self._token_expires - _RENEW_MARGIN_S:
+            import jwt  # with the first signed request: PyJWT loads the cryptography package (~30 ms at start-up)
+
             self._token = jwt.encode(
                 {"iss": access, "exp": int(now) + TOKEN_LIFETIME_S, "nbf": int(now) - _NOT_BEFORE_SKEW_S},
                 secret,

@@ -12,8 +12,8 @@ from ..core.text import LANGUAGES, render
 
 __all__ = ["I18N", "language_of", "say", "t"]
 
-#: Every catalog, for the frontend; a Chinese browser reports zh-CN (or zh-TW, zh-HK), which falls back to zh.
-I18N = gr.I18n(**CATALOGS, **{"zh-CN": CATALOGS["zh"]})
+#: Every catalog, for the frontend; a Chinese browser reports zh-CN (or zh-TW, zh-HK) and falls back to zh.
+I18N = gr.I18n(**CATALOGS)
 
 
 def t(key: str) -> Any:

@@ -43,3 +43,12 @@ def test_mcp_and_a_password_cannot_be_combined(tmp_path: Path) -> None:
     demo = build_demo(load_settings({"AVATAR_DATA_DIR": str(tmp_path), "AVATAR_AUTH": "u:p", "AVATAR_MCP": "1"}))
     with pytest.raises(ConfigError, match="AVATAR_AUTH and AVATAR_MCP"):
         launch(demo, prevent_thread_lock=True)
+
+
+def test_the_queue_is_bounded_and_closed_to_direct_calls(tmp_path: Path) -> None:
+    """AVATAR_QUEUE_SIZE bounds Gradio's queue, and events cannot skip it (the settings demo.queue() would set)."""
+    from avatar_demo.app.config import load_settings
+    from avatar_demo.ui import build_demo
+
+    demo = build_demo(load_settings({"AVATAR_DATA_DIR": str(tmp_path / "data"), "AVATAR_QUEUE_SIZE": "7"}))
+    assert demo._queue.max_size == 7 and demo.api_open is False
