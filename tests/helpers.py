@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import re
 import shutil
 import subprocess
 import time
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +171,23 @@ async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **
     (data_dir / "videos").mkdir(parents=True, exist_ok=True)
     events = [e async for e in run_job(provider, request, ctx, **run_options)]
     return events, ctx.recorder.history
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of *size* ("64k", "1m") mounted on *folder*: real ENOSPC from real writes. Skips the test where
+    mounting is refused (it needs root, which CI here has)."""
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip() or proc.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..core.text import Text
 from .isolated import decode_isolated
-from .photo_header import PhotoHeader
+from .photo_header import UPRIGHT, PhotoHeader
 from .pillow_decode import decode_with_pillow
 from .vips_decode import VIPS_FORMATS, decode_with_vips
 
@@ -19,17 +19,6 @@ __all__ = ["DECODE_BUDGET_BYTES", "decode_cost", "decode_photo", "decode_stored"
 #: (a 2048 px canvas, its JPEG) adds ~30 MB, so every photo stays within ~150 MB of extra peak
 #: memory; a photo whose decoder needs more is decoded in a child process (isolated.py).
 DECODE_BUDGET_BYTES = 115_000_000
-# What Pillow's ImageOps.exif_transpose does, applied to the decoded (already small) picture so
-# the full-size one is never copied.
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 #: Peak bytes per source pixel of decoders that hold the whole picture, measured as peak RSS
 #: on 12-64 megapixel files: libheif+libde265 and libavif+dav1d (~8-9), libnsgif (6.1), libjpeg's
 #: progressive coefficient buffer (4.7), libpng's Adam7 passes (3.5 for 8-bit RGB).
@@ -88,7 +77,7 @@ def decode_photo(src: Path, header: PhotoHeader, size: tuple[int, int], changes:
         image = decode_isolated(src, stored, changes)
     else:
         image = decode_stored(src, header, stored, changes)
-    transpose = _TRANSPOSE.get(header.orientation)
+    transpose = UPRIGHT.get(header.orientation)
     return image.transpose(transpose) if transpose is not None else image
 
 

@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from ..core.errors import InputError
 from ..core.text import Text
 from .opencv import cascade, cv2
+from .photo_header import UPRIGHT
 
 __all__ = ["WORK_SIDE", "Box", "Face", "Feature", "find_face"]
 
@@ -40,17 +41,6 @@ _PATCH_WIDTH = 120
 # on the astronaut portrait and typical of the cascade's box, which runs from brows to chin).
 _EYE_X, _EYE_Y, _EYE_SIZE = (0.29, 0.71), 0.37, 0.26
 _MOUTH_Y, _MOUTH_W, _MOUTH_H = 0.81, 0.46, 0.2
-# What each EXIF orientation needs to be shown upright (as Pillow's ImageOps.exif_transpose does),
-# applied to the small grey copy rather than the photo.
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 @dataclass(frozen=True)
@@ -137,8 +127,8 @@ def _open_gray(image: Image.Image | str | os.PathLike[str]) -> tuple[np.ndarray,
         raise InputError(Text("face.unreadable", name=path.name)) from exc
     if orientation in (5, 6, 7, 8):  # EXIF says the picture is shown turned a quarter
         size = (size[1], size[0])
-    if orientation in _UPRIGHT:
-        gray = np.asarray(Image.fromarray(gray).transpose(_UPRIGHT[orientation]))
+    if orientation in UPRIGHT:
+        gray = np.asarray(Image.fromarray(gray).transpose(UPRIGHT[orientation]))
     return gray, size
 
 

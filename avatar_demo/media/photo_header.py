@@ -12,11 +12,22 @@ from PIL import Image, UnidentifiedImageError
 from ..core.errors import InputError
 from ..core.text import Text
 
-__all__ = ["MAX_PIXELS", "PhotoHeader", "damaged", "read_photo_header"]
+__all__ = ["MAX_PIXELS", "UPRIGHT", "PhotoHeader", "damaged", "read_photo_header"]
 
 #: Refuse anything larger before decoding it (decompression bombs).
 MAX_PIXELS = 64_000_000
 _ROTATED = (5, 6, 7, 8)
+#: What each EXIF orientation needs to be shown upright (what Pillow's ImageOps.exif_transpose does), for the
+#: callers that turn a small decoded copy rather than the full-size photo.
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 #: What Pillow and its plugins raise for files they cannot parse.
 _DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from avatar_demo.jobs import Failed, Succeeded
 from avatar_demo.jobs.plan import JobInput
 from avatar_demo.policy import Visitor
 from avatar_demo.store.ledger import utc_day
-from tests.helpers import make_image, make_tone
+from tests.helpers import make_image, make_tone, tmpfs
 
 pytestmark = pytest.mark.anyio
 
@@ -83,15 +82,9 @@ async def test_too_little_free_space_refuses_before_anything_is_prepared(gateway
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
-    """A 1 MB tmpfs for the data dir: real ENOSPC from real writes (needs root; skipped where mounting is refused)."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=False)
+    """A 1 MB tmpfs for the data dir: the data folder itself fills up."""
+    with tmpfs(tmp_path / "tiny", "1m") as folder:
+        yield folder
 
 
 async def test_a_disk_that_fills_up_while_preparing_is_a_readable_refusal(gateways, media_dir: Path, tmp_path: Path,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from avatar_demo.core.errors import DiskFull
 from avatar_demo.media.audio import prepare_audio
-from tests.helpers import make_tone
+from tests.helpers import make_tone, tmpfs
 
 #: 3 s becomes a 16-bit WAV (plain gain); 45 s is too long for WAV and becomes an MP3.
 _OUTPUTS = [(3.0, ".wav"), (45.0, ".mp3")]
@@ -20,17 +19,9 @@ _OUTPUTS = [(3.0, ".wav"), (45.0, ".mp3")]
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A 64 KB tmpfs: too small for any prepared voice. Skipped where mounting is not allowed."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip() or proc.returncode}")
-    try:
+    """A 64 KB tmpfs: too small for any prepared voice."""
+    with tmpfs(tmp_path / "tiny", "64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 @pytest.mark.parametrize(("seconds", "suffix"), _OUTPUTS)
