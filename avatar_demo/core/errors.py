@@ -26,6 +26,8 @@ import sqlite3
 
 from .text import Text
 
+_SQLITE_FULL = getattr(sqlite3, "SQLITE_FULL", 13)
+
 __all__ = [
     "AuthError",
     "AvatarDemoError",
@@ -86,7 +88,8 @@ class DiskFull(AvatarDemoError):
         if isinstance(exc, OSError):
             return exc.errno in (errno.ENOSPC, errno.EDQUOT)
         if isinstance(exc, sqlite3.Error):
-            return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+            # sqlite3.SQLITE_FULL (13) and sqlite_errorcode arrived in Python 3.11; older ones only say it in words.
+            return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or "disk is full" in str(exc)
         return False
 
 
