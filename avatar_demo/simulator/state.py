@@ -134,6 +134,7 @@ class SimulatorState:
         # Identical inputs are measured and rendered once: concurrency runs reuse one clip.
         self._audio_seconds: dict[str, float] = {}
         self._renders: dict[float, Path] = {}
+        self._render_lock = asyncio.Lock()
 
     # -- ids, faults -------------------------------------------------------------------------
     def new_id(self, style: str = "numeric") -> str:
@@ -279,17 +280,22 @@ class SimulatorState:
         simulator, not the app, the busiest process in a benchmark.
         """
         length = round(task.audio_s, 1)
-        rendered = self._renders.get(length)
-        if rendered is None or not rendered.exists():
-            rendered = self._work / f"placeholder-{length:.1f}s.mp4"
-            proc = await asyncio.to_thread(run_ffmpeg, [
-                "-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x335577:s=320x320:r=10",
-                "-f", "lavfi", "-i", "sine=frequency=220", "-map", "0:v", "-map", "1:a", "-c:a", "aac",
-                "-t", f"{task.audio_s:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", str(rendered)])
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
-            self._renders[length] = rendered
+        # Tasks that end together ask at once: one render per length, written aside and moved in, so no
+        # request streams a file another render is rewriting (the app then stored a broken video).
+        async with self._render_lock:
+            rendered = self._renders.get(length)
+            if rendered is None or not rendered.exists():
+                rendered = self._work / f"placeholder-{length:.1f}s.mp4"
+                partial = rendered.with_suffix(".partial.mp4")
+                proc = await asyncio.to_thread(run_ffmpeg, [
+                    "-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x335577:s=320x320:r=10",
+                    "-f", "lavfi", "-i", "sine=frequency=220", "-map", "0:v", "-map", "1:a", "-c:a", "aac",
+                    "-t", f"{task.audio_s:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-movflags", "+faststart", str(partial)])
+                if proc.returncode != 0:
+                    raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
+                partial.replace(rendered)
+                self._renders[length] = rendered
         return rendered
 
     def spawn(self, coro) -> None:  # type: ignore[no-untyped-def]

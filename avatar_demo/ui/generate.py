@@ -274,9 +274,10 @@ class GenerateTab:
         for name, button in zip(EXAMPLES, examples):
             button.click(functools.partial(self.example, name), None, [self.image, self.audio, prompt], queue=False,
                          **HIDDEN)
-        for trigger in (self.audio.change, self.start.change, self.length.change, self.provider.change, mode.change,
-                        self.api_key.change):
-            trigger(self.window, self.window_inputs, window, concurrency_limit=None, **HIDDEN)
+        # One event for every trigger: separate events could answer out of order and leave a stale line.
+        gr.on([self.audio.change, self.start.change, self.length.change, self.provider.change, mode.change,
+               self.api_key.change], self.window, self.window_inputs, window, concurrency_limit=None,
+              trigger_mode="always_last", **HIDDEN)
         self.image.upload(self.check_photo, self.image, status, concurrency_limit=None, **HIDDEN)
         tts_button.click(account.speak, [tts_text, voice, language_choice, speed, self.provider, self.api_key],
                          [audio_id, tts_note], api_visibility="private").then(

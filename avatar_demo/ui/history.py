@@ -151,8 +151,9 @@ class HistoryTab:
         self.run = RunView(self.ui, account, status=status, changes=changes, video=video, history=page.history,
                            current=page.current)
         table_args = ([page.owner, search, self.min_rating], [page.history, shown, picker])
-        for trigger in (refresh.click, search.submit, self.min_rating.change):
-            trigger(self.history_table, *table_args, **HIDDEN)
+        # One event for its three triggers: answers come in order, the last one asked wins.
+        gr.on([refresh.click, search.submit, self.min_rating.change], self.history_table, *table_args,
+              trigger_mode="always_last", **HIDDEN)
         picker.change(self.pick, [picker, page.owner], [run, prompt, mode, self.gateway, rating, note], **HIDDEN)
         again.click(self.rerun, [run, prompt, mode, self.gateway, gen.api_key, page.owner, gen.send_anyway],
                     self.run.outputs, api_name="rerun", concurrency_limit=None, show_progress_on=[video]).then(

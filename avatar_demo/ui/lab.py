@@ -136,13 +136,18 @@ class LabTab:
         head = self._plan_line(list(started.values()), refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
+        shown: tuple[str, list[dict[str, Any]]] | None = None
         while True:
             records = {cell: self.ui.services.recorder.get(one.tracked.row) for cell, one in started.items()}
             done = all(one.tracked.ended_at is not None for one in started.values())
             grid = lab_grid_html(prompt_rows, columns, records,
                                  shared_note([r for r in records.values() if r is not None]), lang)
-            yield view({self.status: head, self.grid: grid,
-                        self.runs: [run_json(r) for r in records.values() if r is not None]})
+            runs_now = [run_json(r) for r in records.values() if r is not None]
+            # Sent only when a cell changed: a batch that runs for minutes does not resend the same
+            # grid and run list to the browser twice a second.
+            if (grid, runs_now) != shown:
+                shown = (grid, runs_now)
+                yield view({self.status: head, self.grid: grid, self.runs: runs_now})
             if done:
                 return
             await asyncio.sleep(REFRESH_S)
@@ -212,8 +217,9 @@ class LabTab:
             export = gr.Button(t("ui.lab.export"), elem_id="lab-export-button")
             download = gr.File(label=t("ui.lab.download"), elem_id="lab-export")
         summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, self.gateways]
-        for trigger in (prompts.change, modes.change, self.gateways.change, gen.provider.change, gen.audio.change):
-            trigger(self.summary, summary_inputs, plan, concurrency_limit=None, **HIDDEN)
+        # One event for every trigger: separate events could answer out of order and leave a stale plan.
+        gr.on([prompts.change, modes.change, self.gateways.change, gen.provider.change, gen.audio.change],
+              self.summary, summary_inputs, plan, concurrency_limit=None, trigger_mode="always_last", **HIDDEN)
         go.click(self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
                             page.owner, self.gateways, gen.send_anyway],
                  [self.status, self.grid, self.runs, self.batch], api_name="lab", concurrency_limit=None,

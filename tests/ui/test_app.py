@@ -130,3 +130,10 @@ def test_a_photo_without_a_face_is_held_back_unless_allowed(client: Client, fres
     status, changes, video, _ = client.predict(**arguments, allow_no_face=True)
     assert "done ✓" in status and "Photo: no face found" in changes and "sent anyway" in changes
     assert fresh_sim.state.creates.get("kling", 0) == before + 1
+
+
+@pytest.mark.parametrize(("handler", "triggers"), [("window", 6), ("summary", 5), ("history_table", 3)])
+def test_a_line_with_many_triggers_is_one_event_whose_last_ask_wins(app, handler: str, triggers: int) -> None:
+    """Separate events per trigger answered out of order in Chromium and left a stale lab plan on the page."""
+    events = [f for f in app.fns.values() if getattr(f.fn, "__name__", "") == handler and len(f.targets) > 1]
+    assert [(len(f.targets), f.trigger_mode) for f in events] == [(triggers, "always_last")]

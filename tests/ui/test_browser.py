@@ -75,6 +75,19 @@ def page(browser, app):
     context.close()
 
 
+def wait_for(page, condition: str, *shown: str, timeout: float = 30_000) -> None:
+    """page.wait_for_function, and on a timeout a failure that quotes what the given elements said."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout)
+    except Timeout:
+        said = {css: page.locator(css).inner_text() if page.locator(css).count() else None for css in shown}
+        said["videos (readyState, networkState, error)"] = page.evaluate(
+            "() => [...document.querySelectorAll('video')].map(v => [v.readyState, v.networkState, v.error?.code])")
+        pytest.fail(f"waited {timeout / 1000:.0f} s for {condition}; the page said {said}")
+
+
 def choose_provider(page, label: str) -> None:
     page.get_by_label("Provider").click()
     page.get_by_role("option", name=label).click()
@@ -189,10 +202,13 @@ def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim
     page.get_by_role("tab", name="Prompt lab").click()
     page.locator("#lab-prompts textarea").fill("a warm smile\na slow nod")
     page.locator("#lab-modes").get_by_label("pro", exact=True).check()
-    page.wait_for_function("() => document.querySelector('#lab-plan').innerText.includes('4 run(s)')")
+    wait_for(page, "() => document.querySelector('#lab-plan').innerText.includes('4 run(s)')", "#lab-plan")
     page.get_by_role("button", name="Run all").click()
-    page.wait_for_function("() => [...document.querySelectorAll('#lab-grid video')]"
-                           ".filter(v => v.readyState >= 1).length === 4", timeout=90_000)
+    wait_for(page, "() => [...document.querySelectorAll('#lab-grid td')]"
+                   ".filter(c => c.innerText.includes('done ✓')).length === 4",
+             "#lab-status", "#lab-grid", "#lab-plan", timeout=90_000)
+    wait_for(page, "() => [...document.querySelectorAll('#lab-grid video')].filter(v => v.readyState >= 1).length === 4",
+             "#lab-grid", timeout=30_000)
     grid = page.locator("#lab-grid")
     headers = grid.locator("th").all_inner_texts()
     assert headers[:3] == ["Prompt", "Kling (official) · std", "Kling (official) · pro"]
@@ -212,9 +228,10 @@ def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim
     grid.screenshot(path=str(SHOTS / "lab-grid.png"))
     # The batch reached the History tab without a refresh, its verdict with it.
     page.get_by_role("tab", name="History").click()
+    # The table is drawn again after the verdict is kept (a later step of the same click).
+    wait_for(page, "() => document.querySelector('#history').innerText.includes('most natural')", "#history")
     table = page.locator("#history")
-    assert table.locator("tr[data-run]").count() >= 4
-    assert "most natural" in table.inner_text() and "a slow nod" in table.inner_text()
+    assert table.locator("tr[data-run]").count() >= 4 and "a slow nod" in table.inner_text()
 
 
 def test_a_photo_without_a_face_is_held_back_until_send_anyway_is_ticked(page, fresh_sim, tmp_path: Path) -> None:

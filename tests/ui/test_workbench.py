@@ -84,3 +84,15 @@ def test_public_exports_are_capped(sim, media_dir: Path, tmp_path_factory: pytes
             client.predict(ids="", batch="", owner=owner, api_name="/export")
     finally:
         app.close()
+
+
+def test_the_grid_is_drawn_again_only_when_a_cell_changed(client: Client, fresh_sim, media_dir: Path) -> None:
+    """While runs go on, the grid is sent again only when one of its cells changed, not every half second."""
+    owner, _ = client.predict(api_name="/history")
+    job = client.submit(image=handle_file(str(media_dir / "portrait.jpg")),
+                        audio=handle_file(str(media_dir / "speech.mp3")), prompts="one\ntwo", modes=["std"],
+                        provider="kling", owner=owner, api_name="/lab")
+    job.result()
+    grids = [grid for _, grid, _ in job.outputs() if grid]
+    assert len(grids) >= 2 and "done ✓" in grids[-1]
+    assert all(before != after for before, after in zip(grids, grids[1:])), grids
