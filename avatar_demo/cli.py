@@ -87,7 +87,9 @@ async def _generate(args: argparse.Namespace) -> int:
                                    public=False, public_url=None)
     spec = providers.spec(settings.default_provider)
     services = Services(settings)
+    services.start_engine()
     with contextlib.ExitStack() as stack:
+        stack.callback(services.close)
         if spec.public_media and services.jobs.media_host is None:
             # A URL-only gateway on this machine (the simulator) fetches the media from a loopback file server.
             services.jobs.media_host = stack.enter_context(LoopbackFileServer(services.storage.public))
@@ -99,10 +101,14 @@ async def _generate(args: argparse.Namespace) -> int:
             print(f"prepared: {change}", file=sys.stderr)
         for warning in started.plan.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        async for event in services.followers.watch(started.tracked):
+        shown: tuple[object, ...] | None = None
+        async for event in services.runs.watch(started.row):
             if isinstance(event, Submitted):
                 print(f"submitted to {spec.label}: task {event.task_id}", file=sys.stderr)
             elif isinstance(event, Progress):
+                if (event.status, event.detail, event.note) == shown:
+                    continue
+                shown = (event.status, event.detail, event.note)
                 extra = f" ({event.detail})" if event.detail and event.detail != event.status.value else ""
                 note = f" — {event.note}" if event.note else ""
                 print(f"[{event.elapsed_s:6.1f} s] {event.status.value}{extra}{note}", file=sys.stderr)

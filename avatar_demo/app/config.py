@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import providers
 from ..core.errors import ConfigError
@@ -53,6 +56,10 @@ class Settings:
     export_max_mb: float = 500.0
     hf_dataset: str | None = None
     hf_token: str | None = field(default=None, repr=False)
+    #: The shared database (AVATAR_DATABASE_URL): None is SQLite files in the data dir; postgresql://… for replicas.
+    database_url: str | None = field(default=None, repr=False)
+    #: This replica's name (AVATAR_REPLICA_ID, default the host name): its heartbeat and its runs go by it.
+    replica_id: str = field(default_factory=socket.gethostname)
 
     def provider(self, name: str) -> ProviderConfig:
         """The config of provider *name*, or a ConfigError listing the valid names."""
@@ -63,6 +70,14 @@ class Settings:
     def configured(self) -> list[str]:
         """Providers that have a key (always includes the free ones)."""
         return [name for name, config in self.providers.items() if config.configured]
+
+
+def default(kind: type, name: str) -> Any:
+    """A setting's one default, as its dataclass declares it."""
+    found = {f.name: f for f in dataclasses.fields(kind)}[name]
+    if found.default is not dataclasses.MISSING:
+        return found.default
+    return found.default_factory()  # type: ignore[misc]
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
@@ -109,6 +124,16 @@ def _data_dir(env: Mapping[str, str], volume: Path) -> tuple[Path, bool]:
     return Path(base) / "avatar-demo", bool(env.get("SPACE_ID"))
 
 
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("AVATAR_DATABASE_URL") or "").strip()
+    if not raw:
+        return None
+    if not raw.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres", "sqlite"):
+        raise ConfigError("AVATAR_DATABASE_URL must be postgresql://user:password@host:port/database "
+                          "(or sqlite:///path/file.sqlite3)")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, space_volume: Path | None = None,
                   **overrides: object) -> Settings:
     """Build Settings from keyword overrides, then *env* (default os.environ), then defaults.
@@ -132,43 +157,45 @@ def load_settings(env: Mapping[str, str] | None = None, *, space_volume: Path | 
     )
     data_dir, ephemeral = _data_dir(env, space_volume or SPACE_VOLUME)
     house = HouseRules(
-        free_runs=int(_number(env, "AVATAR_FREE_RUNS", 3, low=0, high=10_000)),
-        free_seconds=_number(env, "AVATAR_FREE_SECONDS", 15.0, low=2.0, high=300.0),
-        daily_units=_number(env, "AVATAR_DAILY_UNITS", 100.0, low=0, high=1e9),
-        house_key=_flag(env, "AVATAR_HOUSE_KEY", True),
-        require_login=_flag(env, "AVATAR_REQUIRE_LOGIN", False),
+        free_runs=int(_number(env, "AVATAR_FREE_RUNS", default(HouseRules, "free_runs"), low=0, high=10_000)),
+        free_seconds=_number(env, "AVATAR_FREE_SECONDS", default(HouseRules, "free_seconds"), low=2.0, high=300.0),
+        daily_units=_number(env, "AVATAR_DAILY_UNITS", default(HouseRules, "daily_units"), low=0, high=1e9),
+        house_key=_flag(env, "AVATAR_HOUSE_KEY", default(HouseRules, "house_key")),
+        require_login=_flag(env, "AVATAR_REQUIRE_LOGIN", default(HouseRules, "require_login")),
         allowed_orgs=tuple(o.strip() for o in (env.get("AVATAR_ALLOWED_ORGS") or "").split(",") if o.strip()),
-        max_jobs=int(_number(env, "AVATAR_MAX_JOBS_PER_VISITOR", 2, low=1, high=1000)),
-        upload_mb_per_hour=_number(env, "AVATAR_UPLOAD_MB_PER_HOUR", 300.0, low=1, high=1e6),
+        max_jobs=int(_number(env, "AVATAR_MAX_JOBS_PER_VISITOR", default(HouseRules, "max_jobs"), low=1, high=1000)),
+        upload_mb_per_hour=_number(env, "AVATAR_UPLOAD_MB_PER_HOUR", default(HouseRules, "upload_mb_per_hour"), low=1, high=1e6),
         # On a Space the nearest proxy is the Space's own, which appends the client's address.
         proxy_hops=int(_number(env, "AVATAR_PROXY_HOPS", 1 if space_id else 0, low=0, high=10)),
     )
     retention = Retention(
-        days=_number(env, "AVATAR_RETENTION_DAYS", 7.0, low=0.01, high=3650),
-        max_disk_mb=_number(env, "AVATAR_MAX_DISK_MB", 2048.0, low=10, high=1e9),
-        min_free_mb=_number(env, "AVATAR_MIN_FREE_MB", 64.0, low=0, high=1e9),
+        days=_number(env, "AVATAR_RETENTION_DAYS", default(Retention, "days"), low=0.01, high=3650),
+        max_disk_mb=_number(env, "AVATAR_MAX_DISK_MB", default(Retention, "max_disk_mb"), low=10, high=1e9),
+        min_free_mb=_number(env, "AVATAR_MIN_FREE_MB", default(Retention, "min_free_mb"), low=0, high=1e9),
     )
     values: dict[str, object] = {
         "providers": configs,
         "default_provider": chosen,
-        "max_audio_s": _number(env, "AVATAR_MAX_AUDIO_S", 60.0, low=2.0, high=300.0),
+        "max_audio_s": _number(env, "AVATAR_MAX_AUDIO_S", default(Settings, "max_audio_s"), low=2.0, high=300.0),
         "data_dir": data_dir,
         "ephemeral": ephemeral,
-        "poll_deadline_s": _number(env, "AVATAR_POLL_DEADLINE_S", 1200.0, low=1.0, high=86400.0),
+        "poll_deadline_s": _number(env, "AVATAR_POLL_DEADLINE_S", default(Settings, "poll_deadline_s"), low=1.0, high=86400.0),
         "prepare_slots": int(_number(env, "AVATAR_CONCURRENCY", os.cpu_count() or 2, low=1, high=1000)),
-        "queue_size": int(_number(env, "AVATAR_QUEUE_SIZE", 256, low=1, high=100000)),
+        "queue_size": int(_number(env, "AVATAR_QUEUE_SIZE", default(Settings, "queue_size"), low=1, high=100000)),
         "public_url": public_url.rstrip("/") if public_url else None,
         "house": house,
         "retention": retention,
         "auth": _auth(env),
-        "mcp": _flag(env, "AVATAR_MCP", False),
+        "mcp": _flag(env, "AVATAR_MCP", default(Settings, "mcp")),
         "space_id": space_id,
         "oauth": bool(space_id and env.get("SYSTEM") == "spaces" and env.get("OAUTH_CLIENT_ID")),
         "state_secret": env.get("AVATAR_STATE_SECRET") or None,
         "server_secret": env.get("AVATAR_SERVER_SECRET") or None,
-        "export_max_mb": _number(env, "AVATAR_EXPORT_MAX_MB", 500.0, low=0.01, high=1e6),
+        "export_max_mb": _number(env, "AVATAR_EXPORT_MAX_MB", default(Settings, "export_max_mb"), low=0.01, high=1e6),
         "hf_dataset": env.get("AVATAR_HF_DATASET") or None,
         "hf_token": env.get("HF_TOKEN") or None,
+        "database_url": _database_url(env),
+        "replica_id": (env.get("AVATAR_REPLICA_ID") or "").strip() or default(Settings, "replica_id"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     # A share link reaches strangers like a Space does (Gradio ignores share on a Space).

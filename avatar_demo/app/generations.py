@@ -1,4 +1,4 @@
-"""Start work for a visitor: the house policy, the pre-job flow and the followers, one path for every entry point.
+"""Start work for a visitor: the house policy, the pre-job flow and the engine's runs, one path for every entry point.
 
 The page, the prompt lab, the API and the MCP tool all start jobs here, so the allowance, the
 voice cap, external-id namespacing and the clean-up of inputs hold for each of them alike.
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from .. import providers
 from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
 from ..core.text import Text
-from ..jobs import Tracked
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
@@ -37,10 +36,10 @@ class Origin:
 
 @dataclass(frozen=True)
 class Started:
-    """A job the server now follows, and the plan it was started from."""
+    """A run the engine now has (in its account's line, or already sent), and the plan it was started from."""
 
     plan: JobPlan
-    tracked: Tracked
+    row: int
 
 
 class Generations:
@@ -52,21 +51,20 @@ class Generations:
         #: Requests still preparing, per visitor: they count against the jobs a visitor may run at once.
         self._preparing: Counter[str] = Counter()
 
-    def running(self, visitor: str) -> int:
-        """Jobs of *visitor* in flight or being prepared."""
-        return self.services.followers.running(visitor) + self._preparing[visitor]
-
-    def _check_jobs(self, visitor: Visitor, runs: int) -> None:
-        self.policy.check_jobs(self.running(visitor.key), runs)
+    def preparing(self, visitor: str) -> int:
+        """Requests of *visitor* whose inputs are being prepared (runs in line or at the gateway are the queue's)."""
+        return self._preparing[visitor]
 
     @contextmanager
-    def _preparing_for(self, visitor: Visitor, runs: int) -> Iterator[None]:
-        self._check_jobs(visitor, runs)
-        self._preparing[visitor.key] += runs
+    def _preparing_for(self, visitor: Visitor) -> Iterator[None]:
+        # Preparing is this server's work: in public mode one visitor prepares at most as many requests at once
+        # as they may run. Their runs then wait in their account's line, never refused for being many.
+        self.policy.check_jobs(self._preparing[visitor.key], 1)
+        self._preparing[visitor.key] += 1
         try:
             yield
         finally:
-            self._preparing[visitor.key] -= runs
+            self._preparing[visitor.key] -= 1
             if self._preparing[visitor.key] <= 0:
                 del self._preparing[visitor.key]
 
@@ -97,7 +95,7 @@ class Generations:
         if spec.tts:
             self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
         self.services.storage.check_space()
-        with self._preparing_for(visitor, len(variants)):
+        with self._preparing_for(visitor):
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,
                                   external_prefix=self._prefix(visitor))
@@ -114,7 +112,6 @@ class Generations:
         finally:
             base.lease.release()
         try:
-            self._check_jobs(visitor, len(plans))
             reservations = self.policy.reserve(visitor, permit, units=[p.estimate.units if p.estimate else 0.0
                                                                        for p in plans])
         except AvatarDemoError:
@@ -124,24 +121,35 @@ class Generations:
         started: list[Started] = []
         for index, plan in enumerate(plans):
             reservation = reservations[index] if reservations else None
-            gateway = self.services.provider(provider, key)
+            request = plan.request
             try:
-                tracked = self.services.followers.start(
-                    gateway, plan.request, owner=owner, visitor=visitor.key, changes=plan.changes, byo_key=bool(key),
-                    facts=RunFacts(batch=batch, parent=origin.parent if origin else None,
-                                   tweak=origin.tweak if origin else None, image_ref=kept[0], audio_ref=kept[1],
-                                   audio_id=plan.request.audio_id, seconds=plan.seconds,
-                                   estimate=plan.estimate.amount if plan.estimate else None,
-                                   currency=plan.estimate.currency if plan.estimate else None),
-                    on_created=plan.lease.release,
-                    on_end=lambda ending, r=reservation: self.policy.settle(r, ending))
+                row = await self.services.runs.begin(
+                    provider, owner=owner, prompt=request.prompt, mode=request.mode,
+                    external_task_id=request.external_task_id, changes=plan.changes, visitor=visitor.key,
+                    user_key=key, facts=RunFacts(
+                        batch=batch, parent=origin.parent if origin else None, tweak=origin.tweak if origin else None,
+                        image_ref=kept[0], audio_ref=kept[1], audio_id=request.audio_id, seconds=plan.seconds,
+                        estimate=plan.estimate.amount if plan.estimate else None,
+                        currency=plan.estimate.currency if plan.estimate else None, watermark=request.watermark,
+                        callback_url=request.callback_url,
+                        reserved_day=reservation.day if reservation else None,
+                        reserved_units=reservation.units if reservation else None))
             except AvatarDemoError:
-                await gateway.aclose()
+                self.policy.refund(reservations[index:])
                 for rest in plans[index:]:
                     rest.lease.release()
-                self.policy.refund(reservations[index:])
                 raise
-            started.append(Started(plan, tracked))
+            # The run sends its kept copy: the prepared folder is no longer needed for it.
+            plan.lease.release()
+            try:
+                await self.services.runs.queue(row)
+            except AvatarDemoError:
+                # This run ended and gave its allowance back; the ones after it were never begun.
+                self.policy.refund(reservations[index + 1:])
+                for rest in plans[index + 1:]:
+                    rest.lease.release()
+                raise
+            started.append(Started(plan, row))
         return started
 
     def _keep(self, plan: JobPlan) -> tuple[str, str | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,13 +15,15 @@ from starlette.routing import Route
 from .. import providers
 from ..core.errors import ConfigError
 from ..core.text import Text
-from ..jobs import Followers, JobContext, MediaHost, Timing
+from ..jobs import JobContext, MediaHost, Runs, Timing
 from ..jobs.inputs import Inputs
+from ..jobs.lines import LineRules
 from ..policy import HousePolicy
 from ..providers import Provider, ProviderOptions
+from ..store.accounts import AccountLines
+from ..store.database import Database, DatabaseError
 from ..store.history import History
 from ..store.inputs import InputStore
-from ..store.journal import Recorder, default_journal
 from ..store.keys import Keys
 from ..store.ledger import Ledger
 from ..store.storage import Storage
@@ -34,10 +35,10 @@ from .config import Settings
 __all__ = ["Services", "media_host_for"]
 
 log = logging.getLogger(__name__)
-#: Gateway reads in flight at once across every follower (a restart may resume many tasks together).
-READS_AT_ONCE = 16
 #: How often retention runs while the app is up.
 SWEEP_EVERY_S = 600.0
+#: The engine launches this long after the web server starts, so the first page is not kept waiting.
+ENGINE_DELAY_S = 1.0
 
 
 def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
@@ -52,7 +53,7 @@ def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
 
 
 class Services:
-    """Settings, storage, history, secrets, callbacks, media hosting, the followers and the house policy."""
+    """Settings, storage, the database, secrets, callbacks, media hosting, the runs and the house policy."""
 
     def __init__(self, settings: Settings, *, timing: Timing | None = None, media_host: MediaHost | None = None) -> None:
         """*media_host* replaces the one the settings choose (the command line serves media on loopback)."""
@@ -61,26 +62,54 @@ class Services:
         self.storage.ensure()
         try:
             self.keys = Keys.load(settings.data_dir, settings.server_secret, settings.state_secret)
-            self.history = History(self.storage.database)
-            self.ledger = Ledger(settings.data_dir / "allowance.sqlite3")
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"The data folder {settings.data_dir} cannot be used ({exc}); set AVATAR_DATA_DIR "
-                              "to a writable folder") from None
-        self.recorder = Recorder(self.history, default_journal(settings.data_dir))
+            self.database = Database(settings.database_url or f"sqlite:///{self.storage.database}",
+                                     legacy_dir=settings.data_dir)
+        except (OSError, DatabaseError) as exc:
+            where = "AVATAR_DATABASE_URL" if settings.database_url else "AVATAR_DATA_DIR"
+            raise ConfigError(f"The database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                              f"check {where}") from None
+        self.history = History(self.database)
+        self.ledger = Ledger(self.database)
         # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
         #: Prepared inputs kept for re-runs, one copy per distinct content.
         self.kept = InputStore(self.storage.inputs)
-        host = media_host or media_host_for(settings, self.storage.public)
-        self.jobs = JobContext(self.recorder, self.storage.videos, host,
-                               self.callbacks, timing or Timing(deadline_s=settings.poll_deadline_s),
-                               reads=asyncio.Semaphore(READS_AT_ONCE))
-        self.followers = Followers(self.jobs, self.provider)
         self.policy = HousePolicy(settings.house, self.ledger, public=settings.public)
+        host = media_host or media_host_for(settings, self.storage.public)
+        self.jobs = JobContext(self.history, AccountLines(self.history), self.storage.videos, self.kept, host,
+                               self.callbacks, timing or Timing(deadline_s=settings.poll_deadline_s),
+                               on_end=self.policy.settle_run)
+        rules = LineRules(app=self.database.identity,
+                          parallel={name: config.parallel for name, config in settings.providers.items()},
+                          secret=self.keys.server_secret,
+                          per_visitor=settings.house.max_jobs if settings.public else None,
+                          preview_slots=settings.prepare_slots)
+        self.runs = Runs(self.jobs, self.provider, rules)
+        self._engine_started = False
+
+    @property
+    def system_database_url(self) -> str:
+        """Where the engine keeps its workflows: the same Postgres, or a SQLite file beside the history."""
+        if self.settings.database_url:
+            return self.settings.database_url
+        return f"sqlite:///{self.storage.root / 'engine.sqlite3'}"
+
+    def start_engine(self) -> None:
+        """Join the durable engine (it launches in the background; runs wait for it). Idempotent."""
+        if not self._engine_started:
+            self._engine_started = True
+            self.runs.attach(system_url=self.system_database_url, executor_id=self.settings.replica_id)
+
+    def close(self) -> None:
+        """Leave the engine and close the database (the engine stops with the last app of the process)."""
+        if self._engine_started:
+            self._engine_started = False
+            self.runs.detach()
+        self.database.close()
 
     def provider(self, name: str, user_key: str | None = None) -> Provider:
-        """A provider object for one job; a bring-your-own key lives only in it."""
+        """A provider object for one run; a bring-your-own key lives only in it."""
         config = self.settings.provider(name).with_user_key(user_key)
         return providers.make_provider(config, ProviderOptions(work_dir=self.storage.previews))
 
@@ -90,6 +119,9 @@ class Services:
 
     def sweep(self) -> None:
         """Delete expired files and keep the disk under its cap; history rows are kept, without their video."""
+        # Runs still in line or running send these later: renewed, retention takes them last and never expires them.
+        for name in self.history.active_refs():
+            self.kept.renew(name)
         report = self.storage.sweep(busy_jobs=self.inputs.busy())
         days = self.settings.retention.days
         self.history.forget_videos(report.expired, Text("store.video_expired", days=days))
@@ -99,16 +131,14 @@ class Services:
                      len(report.expired), len(report.over_cap), report.jobs)
 
     async def run_in_background(self) -> None:
-        """Resume every unsettled task, then clean up now and periodically (runs for the app's lifetime)."""
-        resumed = self.followers.resume_all()
-        if resumed:
-            log.info("following %d task(s) left unsettled by an earlier run", len(resumed))
+        """Launch the engine once the server answers, then clean up now and periodically (for the app's lifetime)."""
+        await asyncio.sleep(ENGINE_DELAY_S)
+        self.start_engine()
         while True:
             try:
                 await asyncio.to_thread(self.sweep)
             except Exception:  # noqa: BLE001 - clean-up must never stop the app
                 log.exception("retention sweep failed")
-            self.recorder.flush()
             await asyncio.sleep(SWEEP_EVERY_S)
 
     @contextlib.asynccontextmanager
@@ -119,3 +149,4 @@ class Services:
             yield
         finally:
             task.cancel()
+            await asyncio.to_thread(self.close)

@@ -85,6 +85,10 @@ class DiskFull(AvatarDemoError):
     @staticmethod
     def caused(exc: BaseException) -> bool:
         """Whether *exc* is a write that failed for lack of space (the OS's ENOSPC or SQLite's "disk is full")."""
+        # SQLAlchemy wraps the driver's error; psycopg says "No space left on device" in Postgres's words.
+        inner = getattr(exc, "orig", None)
+        if isinstance(inner, BaseException) and inner is not exc:
+            return DiskFull.caused(inner) or "No space left on device" in str(inner)
         if isinstance(exc, OSError):
             return exc.errno in (errno.ENOSPC, errno.EDQUOT)
         if isinstance(exc, sqlite3.Error):

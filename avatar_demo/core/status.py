@@ -1,11 +1,12 @@
-"""Our own words for where a task stands: one vocabulary for the page, the history, the runner and callbacks.
+"""Our own statuses for a run: one closed set of stable ids for the store, the engine, the page and callbacks.
 
-Every gateway's status word is mapped onto these in its provider module; the gateway's own word
-is kept only as detail. The words fall into three groups:
+Every gateway's status word is mapped onto these in its provider module; the gateway's own word is
+kept only as detail, and the words people read live in the catalogs (`status.<name>`). The ids fall
+into groups:
 
-- followed: the server is following the task (or sending its create) and will bring it to an end;
-- unresolved: nobody is following it, yet it may still finish and be billed (checked again later);
-- final: done, failed, or a create whose outcome cannot be known.
+- active: waiting in our line, or followed by the engine, which will bring the run to an end;
+- unresolved: nobody follows it any more, yet the gateway may still finish (and bill) it: looked at again;
+- final: nothing more will ever happen to it.
 """
 
 from __future__ import annotations
@@ -16,40 +17,51 @@ __all__ = ["Status"]
 
 
 class Status(str, enum.Enum):
-    """Where a task stands, in the app's own words (the value is what the page and the history show)."""
+    """Where a run stands; the value is the stable id stored and returned by the API (never shown as words)."""
 
+    #: In line for its gateway account: nothing has been sent yet, so cancelling it costs nothing.
+    PENDING = "pending"
     SUBMITTING = "submitting"
     #: The create got no clear answer; the gateway's callback will say whether it made the task.
-    CONFIRMING = "awaiting the gateway's word"
-    #: The gateway refused the create for capacity; it is sent again after a pause.
-    WAITING = "waiting for capacity"
+    CONFIRMING = "confirming"
+    #: The gateway account is full: sent as soon as one of its tasks ends (never on a timer).
+    WAITING = "waiting"
     QUEUED = "queued"
     RUNNING = "running"
     #: Reads fail (transport, 5xx, 429); the task is still followed until the deadline.
-    UNREACHABLE = "gateway unreachable"
+    UNREACHABLE = "unreachable"
     DONE = "done"
     FAILED = "failed"
-    #: The create got no clear answer from a gateway that cannot be asked; never re-sent.
-    UNKNOWN = "outcome unknown"
+    #: Cancelled before anything was sent: nothing was charged.
+    CANCELLED = "cancelled"
+    #: The create's outcome is not known yet, but the gateway can still be asked (its external id): looked up again.
+    UNCLEAR = "unclear"
+    #: The create's outcome can never be known here (a gateway with no lookup and no word back); never re-sent.
+    UNKNOWN = "unknown"
     #: Still not finished at the deadline; it may still finish and be billed.
-    OVERDUE = "still running"
+    OVERDUE = "overdue"
     #: The user stopped following it; it may still finish and be billed.
-    STOPPED = "stopped following"
+    STOPPED = "stopped"
 
     @property
     def followed(self) -> bool:
-        """The server is working on it right now."""
+        """The engine is working on it right now (sending, or following the task)."""
         return self in _FOLLOWED
 
     @property
+    def active(self) -> bool:
+        """Not ended yet: in line, or followed."""
+        return self is Status.PENDING or self in _FOLLOWED
+
+    @property
     def unresolved(self) -> bool:
-        """Not followed, but the gateway may still finish (and bill) it: worth another look."""
-        return self in (Status.OVERDUE, Status.STOPPED)
+        """Not followed, but the gateway may still finish (and bill) it, or make it: worth another look."""
+        return self in (Status.OVERDUE, Status.STOPPED, Status.UNCLEAR)
 
     @property
     def final(self) -> bool:
         """Nothing more will ever happen to it."""
-        return self in (Status.DONE, Status.FAILED, Status.UNKNOWN)
+        return self in (Status.DONE, Status.FAILED, Status.CANCELLED, Status.UNKNOWN)
 
     @property
     def terminal(self) -> bool:
@@ -58,7 +70,7 @@ class Status(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: str) -> Status:
-        """A stored word back as a Status; words written by earlier versions are mapped too."""
+        """A stored id back as a Status; the words earlier versions stored are mapped too."""
         try:
             return cls(value)
         except ValueError:
@@ -67,5 +79,8 @@ class Status(str, enum.Enum):
 
 _FOLLOWED = frozenset({Status.SUBMITTING, Status.CONFIRMING, Status.WAITING, Status.QUEUED, Status.RUNNING,
                        Status.UNREACHABLE})
-#: Words stored by version 0.1 of the history.
-_LEGACY = {"creating": Status.SUBMITTING, "succeeded": Status.DONE, "unknown": Status.UNKNOWN}
+#: Words stored by earlier versions of the history (0.1 to 0.4 stored English words, not ids).
+_LEGACY = {"creating": Status.SUBMITTING, "succeeded": Status.DONE, "awaiting the gateway's word": Status.CONFIRMING,
+           "waiting for capacity": Status.WAITING, "gateway unreachable": Status.UNREACHABLE,
+           "outcome unknown": Status.UNKNOWN, "still running": Status.OVERDUE, "stopped following": Status.STOPPED}
+LEGACY_WORDS = _LEGACY

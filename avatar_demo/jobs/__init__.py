@@ -1,33 +1,29 @@
-"""Jobs: from a user's inputs to a recorded task and its video, without ever paying twice or losing a task id.
+"""Jobs: from a user's inputs to a recorded task and its video, on a durable engine, never paying twice or losing a
+task id.
 
-It owns the pre-job flow that prepares inputs once per distinct upload (plan), sending a create safely
-(create), following a task to its downloaded video (follow), the server-side followers that outlive any
-page (followers), the poll and capacity schedules (schedule), the typed events (events) and what jobs
-share (context). It may import `core`, `media`, `store`, `providers` and `web`; never `policy`, `app`
-or `ui`, which decide who may start a job and show it.
+It owns the pre-job flow that prepares inputs once per distinct upload (plan, inputs), the runs' face for
+the app (runs: start, watch, stop, look again), the engine that runs each run as one workflow (engine,
+workflow, steps), the steps themselves (create, follow), each gateway account's line (lines), watching a
+run from the store (watch), the poll schedule, the typed events and what runs share (context). It may
+import `core`, `media`, `store`, `providers` and `web`; never `policy`, `app` or `ui`, which decide who
+may start a run and show it.
 """
 
 from .context import JobContext, MediaHost, Timing, new_external_id
-from .create import begin_job, run_job
 from .events import Ending, Event, Failed, Progress, Submitted, Succeeded, Unresolved
-from .follow import follow_task
-from .followers import Followers, Tracked
+from .runs import Runs
 
 __all__ = [
     "Ending",
     "Event",
     "Failed",
-    "Followers",
     "JobContext",
     "MediaHost",
     "Progress",
+    "Runs",
     "Submitted",
     "Succeeded",
     "Timing",
-    "Tracked",
     "Unresolved",
-    "begin_job",
-    "follow_task",
     "new_external_id",
-    "run_job",
 ]

@@ -1,18 +1,18 @@
-"""Send a task's create without ever paying twice, then hand it to the follow.
+"""The create step: send a run's create without ever paying twice, safe to run again after any interruption.
 
-- The history row is begun before the create leaves; the task id is recorded right after.
-- Capacity refusals (and a connection that never opened) are definite: waited out and sent again.
-- A create that may have landed is never re-sent blind: the Kling family looks it up by its external
-  id first; gateways without one are never re-sent and the outcome is reported as unknown.
-- A task is adopted only if this job created it: its own external id, sent by this job.
+- Before anything leaves, the run takes its place at the gateway account (store/accounts.py); a
+  capacity refusal makes it wait for a task of the account to end, never for a timer.
+- The moment the create leaves is recorded first. A step that finds that moment already recorded
+  (it ran before, and was cut off) finds out what happened before it would ever send again: the Kling
+  family looks the task up by its external id, crun and fal name it through the task's own callback
+  URL, and where neither exists the outcome is reported as unknown.
+- A task id is recorded in the step that learns it, and returned to the engine's checkpoint.
+- A task is adopted only if this run created it: its own external id, sent by this run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from ..core.errors import (
@@ -24,211 +24,184 @@ from ..core.errors import (
     RateLimited,
     RequestRejected,
     ServerError,
+    UnexpectedReply,
 )
 from ..core.status import Status
 from ..core.text import Text
-from ..providers.base import AvatarRequest, Lookup, Provider, TaskState
-from ..store.history import RunFacts
-from .context import JobContext, new_external_id
-from .events import Event, Failed, Progress, Submitted, Succeeded
-from .follow import Follower, older_than_sent
+from ..providers.base import AvatarRequest, Lookup, TaskState
+from .follow import hear_task
+from .run import Run, older_than_sent
 
-__all__ = ["begin_job", "run_job"]
+__all__ = ["CONNECT_ATTEMPTS", "RESENDS", "Created", "create_task", "publish_inputs"]
 
 #: Creates that failed to connect (nothing sent) are tried this many times in all.
 CONNECT_ATTEMPTS = 3
 #: Creates re-sent under the same external id after a lookup found no task.
 RESENDS = 2
+#: What the create step tells the engine: the task id; "wait" (its account is full); or "ended" (recorded).
+Created = str
+WAIT, ENDED = "wait", "ended"
 
 
 class _Unclear(Exception):
-    """A create's outcome is unknown on a gateway that cannot be asked."""
+    """A create's outcome is unknown: *lookup* when the gateway can still be asked later."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str | Text, *, lookup: bool = False) -> None:
+        super().__init__(str(detail))
         self.detail = detail
+        self.lookup = lookup
 
 
-class _NewJob(Follower):
-    """A job whose create is still to be sent."""
+def _can_look_up(run: Run) -> bool:
+    return bool(run.spec.external_ids and isinstance(run.provider, Lookup) and run.record.external_task_id)
 
-    def __init__(self, ctx: JobContext, provider: Provider, row: int, request: AvatarRequest,
-                 stop: asyncio.Event | None) -> None:
-        super().__init__(ctx, provider, row, stop)
-        self.request = request
-        self.sent_at: float | None = None
 
-    async def lookup(self) -> TaskState | None:
-        """The task created under this job's external id, provided it is this job's."""
-        assert isinstance(self.provider, Lookup) and self.request.external_task_id
-        found = await self.provider.find_external(self.request.external_task_id)
-        if found is not None and older_than_sent(found, self.sent_at):
-            raise self.id_in_use()
-        return found
+def _id_in_use(run: Run) -> RequestRejected:
+    return RequestRejected(run.label, Text("job.id_in_use", id=run.record.external_task_id),
+                           hint=Text("hint.choose_another_id"))
 
-    def id_in_use(self) -> RequestRejected:
-        return RequestRejected(self.label, Text("job.id_in_use", id=self.request.external_task_id),
-                               hint=Text("hint.choose_another_id"))
 
-    def can_look_up(self) -> bool:
-        """Whether the gateway can be asked for the task under this job's external id."""
-        return bool(self.spec.external_ids and isinstance(self.provider, Lookup) and self.request.external_task_id)
+async def _lookup(run: Run) -> TaskState | None:
+    """The task created under this run's external id, provided it is this run's."""
+    assert isinstance(run.provider, Lookup) and run.record.external_task_id
+    found = await run.provider.find_external(run.record.external_task_id)
+    if found is not None and older_than_sent(found, run.record.sent_at):
+        raise _id_in_use(run)
+    return found
 
-    async def resolve(self, detail: str) -> TaskState | None:
-        """After an unclear answer: the task under our external id, or None when there is none."""
-        failures = 0
-        while True:
-            try:
-                return await self.lookup()
-            except (GatewayUnreachable, ServerError, RateLimited) as exc:
-                # The create may have landed: keep asking rather than guess, until the deadline.
-                failures += 1
-                if self.elapsed() > self.ctx.timing.deadline_s:
-                    raise _Unclear(detail) from exc
-                await self.pause(self.next_delay(0, failures))
 
-    async def create(self) -> AsyncIterator[Progress | TaskState]:
-        """Send the create until it is accepted or definitely refused; the last item is the TaskState."""
-        capacity = self.ctx.timing.capacity
-        waits = connects = resends = 0
-        while True:
-            if self.sent_at is None:
-                self.sent_at = time.time()
-                self.record(sent_at=self.sent_at)
-            try:
-                yield await self.provider.create(self.request)
-                return
-            except (CapacityError, RateLimited) as exc:
-                # A refusal: nothing was created, so sending it again later is safe.
-                waits += 1
-                if waits >= capacity.attempts:
-                    raise
-                wait = capacity.delay(waits, exc.retry_after)
-                self.record(status=Status.WAITING)
-                yield Progress(Status.WAITING, "", self.elapsed(), None, 0,
-                               note=Text("job.capacity_wait", reason=exc.message, seconds=round(wait)))
-                await self.pause(wait)
-            except (GatewayUnreachable, ServerError) as exc:
-                if isinstance(exc, GatewayUnreachable) and not exc.sent:
-                    connects += 1
-                    if connects >= CONNECT_ATTEMPTS:
-                        raise
-                    yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0, note=Text("job.connect_retry"))
-                    await self.pause(self.next_delay(0, connects))
-                    continue
-                # The gateway's own words, without its advice: after an unclear create nobody should "try again".
-                detail = exc.message if isinstance(exc, GatewayError) else str(exc).split(": ", 1)[-1]
-                if not self.can_look_up():
-                    if self.wake is None:
-                        raise _Unclear(detail)
-                    # Never sent again; the gateway's callback to this task's own URL will say what it made.
-                    self.record(status=Status.CONFIRMING)
-                    yield Progress(Status.CONFIRMING, "", self.elapsed(), None, 0,
-                                   note=Text("job.confirming", detail=detail, provider=self.label))
-                    heard = await self.hear_task(self.started)
-                    if heard is None:
-                        raise _Unclear(detail)
-                    yield heard
-                    return
-                found = await self.resolve(detail)
+async def _resolve(run: Run, detail: str | Text) -> TaskState | None:
+    """After an unclear answer: the task under our external id, or None when there is none.
+
+    A lookup that fails is asked again, until the deadline: one failed lookup never settles a run.
+    """
+    failures = 0
+    while True:
+        try:
+            return await _lookup(run)
+        except (GatewayUnreachable, ServerError, RateLimited) as exc:
+            failures += 1
+            if run.age() > run.ctx.timing.deadline_s:
+                raise _Unclear(Text("job.lookup_failed", error=exc.text), lookup=True) from exc
+            run.save(status=Status.CONFIRMING, message=Text("job.looking_up", detail=detail, provider=run.label))
+            await run.pause(run.next_delay(0, failures))
+            if run.stopped():
+                raise _Unclear(detail, lookup=True) from exc
+
+
+async def _find_sent(run: Run, detail: str | Text) -> TaskState | None:
+    """A create that may have landed: the task it made, None when it certainly made none, or _Unclear."""
+    if _can_look_up(run):
+        return await _resolve(run, detail)
+    if run.wake is None:
+        raise _Unclear(detail)
+    # Never sent again; the gateway's callback to this run's own URL will say which task it made.
+    run.save(status=Status.CONFIRMING, message=Text("job.confirming", detail=detail, provider=run.label))
+    heard = await hear_task(run)
+    if heard is None:
+        raise _Unclear(detail)
+    return heard
+
+
+def _adopt(run: Run, state: TaskState) -> str:
+    """Record the task this run follows (a terminal status waits for its outcome: see follow)."""
+    run.save(task_id=state.task_id, detail=state.raw_status or None,
+             **({} if state.status.terminal else {"status": state.status}))
+    return state.task_id
+
+
+async def publish_inputs(run: Run) -> dict[str, str | None]:
+    """The inputs step: the kept photo and voice are there, and published where a URL-only gateway fetches them.
+
+    Raises ConfigError (nothing sent) when they cannot be; publishing again under the same folder is harmless.
+    """
+    if not run.inputs_present():
+        raise ConfigError(Text("run.inputs_gone.engine"))
+    host = run.ctx.media_host
+    if not (run.spec.public_media and host is not None):
+        return {}
+    folder = run.record.media_token or secrets.token_urlsafe(18)
+    if run.record.media_token is None:
+        run.save(media_token=folder)
+    rec, kept = run.record, run.ctx.kept
+    try:
+        image_url = await host.publish(folder, kept.path(rec.image_ref))  # type: ignore[arg-type]
+        audio = kept.path(rec.audio_ref) if not rec.audio_id else None
+        audio_url = await host.publish(folder, audio) if audio is not None else None
+    except Exception as exc:  # noqa: BLE001 - a disk, network or Hub failure; nothing was sent yet
+        await run.ctx.withdraw(folder)
+        raise ConfigError(Text("job.publish_failed", provider=run.label, error=type(exc).__name__)) from None
+    return {"image_url": image_url, "audio_url": audio_url}
+
+
+async def create_task(run: Run, urls: dict[str, str | None]) -> Created:
+    """The create step: the task id (recorded), WAIT (the account is full: wait for word) or ENDED (recorded)."""
+    rec = run.reload()
+    if rec.task_id:
+        return rec.task_id  # learned by an earlier attempt of this step
+    if not rec.status.active:
+        return ENDED  # cancelled while in line, or ended by an earlier attempt
+    account = rec.account or rec.provider
+    try:
+        with run.listening() as run.wake:
+            if rec.sent_at is not None:
+                # An earlier attempt sent it, or may have: find out before anything else.
+                found = await _find_sent(run, Text("job.interrupted"))
                 if found is not None:
-                    yield found
-                    return
-                resends += 1
-                if resends > RESENDS:
-                    raise
-                yield Progress(Status.SUBMITTING, "", self.elapsed(), None, 0, note=Text("job.resend"))
-            except RequestRejected as exc:
-                if "already exist" not in exc.message.lower() or not self.request.external_task_id:
-                    raise
-                if resends == 0:
-                    # Sent once only, so the id was used before this job: never adopt someone else's task.
-                    raise self.id_in_use() from None
-                found = await self.lookup()
-                if found is None:
-                    raise
-                yield found
-                return
+                    return _adopt(run, found)
+                run.save(sent_at=None)  # nothing was made under our id: it is safe to send
+            if run.stopped():
+                run.save(status=Status.CANCELLED, message=Text("job.cancelled"))
+                return ENDED
+            if not run.ctx.lines.admit(run.row, account):
+                return WAIT
+            return await _send(run, run.request(urls), account)
+    except _Unclear as unclear:
+        run.unresolved(None, Status.UNCLEAR if unclear.lookup else Status.UNKNOWN, unclear.detail)
+        return ENDED
+    except AvatarDemoError as exc:
+        run.save(status=Status.FAILED, message=exc.text, sent_at=None)
+        return ENDED
 
-    async def publish(self) -> str | None:
-        """Put the media where a URL-only gateway can fetch them; returns the folder to withdraw later."""
-        host = self.ctx.media_host
-        if not (self.spec.public_media and host is not None):
-            return None
-        folder = secrets.token_urlsafe(18)
-        self.record(media_token=folder)
+
+async def _send(run: Run, request: AvatarRequest, account: str) -> Created:
+    """Send until accepted, refused, or unclear; the moment it leaves is recorded first."""
+    connects = resends = 0
+    while True:
+        run.save(sent_at=run.now(), status=Status.SUBMITTING)
+        run.record = replace(run.record, sent_at=run.now())
         try:
-            image_url = await host.publish(folder, self.request.image)
-            audio_url = await host.publish(folder, self.request.audio) if self.request.audio else None
-        except Exception as exc:  # noqa: BLE001 - a disk, network or Hub failure; nothing was sent yet
-            await self.ctx.withdraw(folder)
-            raise ConfigError(Text("job.publish_failed", provider=self.label, error=type(exc).__name__)) from None
-        self.request = replace(self.request, image_url=image_url, audio_url=audio_url)
-        return folder
-
-    async def run(self) -> AsyncIterator[Event]:
-        """The whole job: publish media, create, record the task id, follow."""
-        task_id: str | None = None
-        folder: str | None = None
-        try:
-            folder = await self.publish()
-            with self.listening() as self.wake:
-                state: TaskState | None = None
-                async for item in self.create():
-                    if isinstance(item, Progress):
-                        yield item
-                    else:
-                        state = item
-                assert state is not None
-                task_id = state.task_id
-                recorded = self.adopt(state)
-                yield Submitted(self.row, self.spec.name, task_id, self.request.external_task_id, recorded, state.status)
-                async for event in self.follow(task_id, self.started):
-                    if isinstance(event, (Succeeded, Failed)):
-                        await self.ctx.withdraw(folder)
-                    yield event
-        except _Unclear as unclear:
-            yield self.unresolved(None, Status.UNKNOWN, unclear.detail)
-        except AvatarDemoError as exc:
-            if task_id is not None:
-                raise  # the follow never raises these: a bug must not be reported as a refusal
-            await self.ctx.withdraw(folder)
-            self.record(status=Status.FAILED, message=exc.text)
-            yield Failed(exc.text, None, exc)
-
-
-def begin_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
-              changes: list[str] | None = None, byo_key: bool = False,
-              facts: RunFacts | None = None) -> tuple[int, AvatarRequest]:
-    """Check the history takes writes, record the job (with *facts*: batch, parent, kept inputs, estimate), and
-    complete its request (external id, callback URL).
-
-    Raises ConfigError (nothing is sent) when the data dir cannot record it.
-    """
-    if provider.spec.external_ids and not request.external_task_id:
-        request = replace(request, external_task_id=new_external_id())
-    ctx.recorder.ready()
-    row = ctx.recorder.begin(provider.spec.name, owner=owner, prompt=request.prompt, mode=request.mode,
-                             external_task_id=request.external_task_id, changes=changes, byo_key=byo_key,
-                             facts=facts)
-    callback = ctx.callbacks.url_for(row) if ctx.callbacks is not None and provider.spec.callbacks else None
-    if callback and not request.callback_url:
-        request = replace(request, callback_url=callback)
-    return row, request
-
-
-async def run_job(provider: Provider, request: AvatarRequest, ctx: JobContext, *, owner: str | None = None,
-                  changes: list[str] | None = None, stop: asyncio.Event | None = None, byo_key: bool = False,
-                  row: int | None = None) -> AsyncIterator[Event]:
-    """Create the task, record it, follow it, download the video; yields events and ends with an Ending.
-
-    Pass *row* and the request begin_job() returned when the job was begun already.
-    """
-    if row is None:
-        try:
-            row, request = begin_job(provider, request, ctx, owner=owner, changes=changes, byo_key=byo_key)
-        except AvatarDemoError as exc:
-            yield Failed(exc.text, None, exc)
-            return
-    async for event in _NewJob(ctx, provider, row, request, stop).run():
-        yield event
+            return _adopt(run, await run.provider.create(request))
+        except (CapacityError, RateLimited) as exc:
+            # A refusal: nothing was created. The account is full: wait until one of its tasks ends.
+            limit = run.ctx.lines.refused(run.row, account)
+            run.save(message=Text("job.capacity_wait", reason=exc.message, limit=limit, provider=run.label))
+            return WAIT
+        except (GatewayUnreachable, ServerError, UnexpectedReply) as exc:
+            # A 5xx, a cut connection, or a 2xx we cannot read: the task may exist.
+            if isinstance(exc, GatewayUnreachable) and not exc.sent:
+                connects += 1
+                if connects >= CONNECT_ATTEMPTS:
+                    raise
+                run.save(sent_at=None, message=Text("job.connect_retry"))
+                await run.pause(run.next_delay(0, connects))
+                continue
+            # The gateway's own words, without its advice: after an unclear create nobody should "try again".
+            detail = exc.message if isinstance(exc, GatewayError) else str(exc).split(": ", 1)[-1]
+            found = await _find_sent(run, detail)
+            if found is not None:
+                return _adopt(run, found)
+            resends += 1
+            if resends > RESENDS:
+                raise
+            run.save(message=Text("job.resend"))
+        except RequestRejected as exc:
+            if "already exist" not in exc.message.lower() or not run.record.external_task_id:
+                raise
+            if resends == 0:
+                # Sent once only, so the id was used before this run: never adopt someone else's task.
+                raise _id_in_use(run) from None
+            found = await _lookup(run)
+            if found is None:
+                raise
+            return _adopt(run, found)

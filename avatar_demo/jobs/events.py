@@ -14,14 +14,12 @@ __all__ = ["Ending", "Event", "Failed", "Progress", "Submitted", "Succeeded", "U
 
 @dataclass(frozen=True)
 class Submitted:
-    """The gateway accepted the task; its id is recorded (or held until it can be)."""
+    """The gateway accepted the task; its id is recorded."""
 
     row: int
     provider: str
     task_id: str
     external_task_id: str | None
-    #: False when the history could not take the id: it is in memory and the fallback journal.
-    recorded: bool = True
     status: Status = Status.QUEUED
 
 

@@ -1,11 +1,10 @@
-"""When to poll next and how long to wait for capacity: pure functions, no sleeping."""
+"""When to poll next: a pure function of a task's age, no sleeping."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
-__all__ = ["CapacityPolicy", "PollSchedule"]
+__all__ = ["PollSchedule"]
 
 
 @dataclass(frozen=True)
@@ -38,21 +37,3 @@ class PollSchedule:
     def scaled(self, factor: float) -> PollSchedule:
         """The same schedule with every duration multiplied (time-scaled simulations)."""
         return PollSchedule(self.floor_s * factor, self.fraction, self.ceiling_s * factor, self.first_s * factor)
-
-
-@dataclass(frozen=True)
-class CapacityPolicy:
-    """How long to wait and retry when the account has too many tasks in flight (Kling 1303)."""
-
-    attempts: int = 6
-    initial_s: float = 2.0
-    maximum_s: float = 60.0
-    jitter: float = 0.25
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Wait before re-sending create number *attempt* (1-based) after a capacity refusal."""
-        if retry_after is not None:
-            return min(self.maximum_s, retry_after)
-        base = min(self.maximum_s, self.initial_s * 2 ** (attempt - 1))
-        # The cap holds after the jitter too.
-        return min(self.maximum_s, base * (1 + random.uniform(-self.jitter, self.jitter)))  # noqa: S311 - not crypto

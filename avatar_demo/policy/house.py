@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from ..core.errors import NotAllowed
 from ..core.text import Text
-from ..jobs.events import Ending, Failed
+from .. import providers
+from ..core.status import Status
 from ..providers.spec import ProviderSpec
+from ..store.history import Record
 from ..store.ledger import Ledger, Reservation, Usage, utc_day
 from .visitor import Visitor
 
@@ -140,10 +142,16 @@ class HousePolicy:
         if self.public and permit.house:
             self.ledger.remember_speech(visitor.key, audio_id)
 
-    def settle(self, reservation: Reservation | None, ending: Ending) -> None:
-        """A job ended: give its reservation back only if its create was definitely refused (nothing charged)."""
-        if reservation is not None and isinstance(ending, Failed) and ending.task_id is None:
-            self.ledger.release(reservation)
+    def settle_run(self, record: Record) -> None:
+        """A run ended: give its reservation back if nothing was created (a definite refusal, a cancel in line),
+        else book what the gateway says it charged in place of the estimate. Once per run, on any replica."""
+        if record.reserved_day is None or record.visitor is None:
+            return
+        reservation = Reservation(record.reserved_day, record.visitor, 1, 0, record.reserved_units or 0.0)
+        refund = record.task_id is None and record.status in (Status.FAILED, Status.CANCELLED)
+        pricing = providers.spec(record.provider).pricing
+        charged = pricing.charged(record.units).units if pricing is not None and record.units is not None else None
+        self.ledger.settle(record.id, reservation, refund=refund, units=charged)
 
     def refund(self, reservations: list[Reservation]) -> None:
         """Give reservations back whose jobs were never sent."""

@@ -30,6 +30,8 @@ SPEC = ProviderSpec(
     default_base_url="https://api.crun.ai", max_audio_s=300.0,
     # crun bills in credits and publishes no avatar rate: estimates assume Kling's list price, a credit per unit.
     pricing=Pricing(KLING_LIST_PRICE.per_second, currency="credits"), callbacks=True, public_media=True, contract="crun",
+    # crun publishes no parallel limit (it answers 429 past it): a conservative figure.
+    max_parallel=3,
 )
 CRUN_STATUS = {"pending": Status.QUEUED, "running": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label

@@ -42,6 +42,9 @@ def kling_spec(name: str, label: str, implementation: str, *, key_groups: tuple[
         name=name, label=label, implementation=implementation, key_groups=key_groups, default_base_url=base_url,
         max_audio_s=max_audio_s, pricing=KLING_LIST_PRICE, tts=True, watermark=watermark, callbacks=True,
         external_ids=True, contract="kling",
+        # Kling limits unfinished tasks per account and resource pack (code 1303 beyond it) without publishing a
+        # figure; a pack's name shows its slots. Five is a modest pack: set <NAME>_MAX_PARALLEL to yours.
+        max_parallel=5,
     )
 
 #: Kling's business codes: (error class, what happened, what the user can do).

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["SPEC", "LocalProvider"]
 
 SPEC = ProviderSpec(name="local", label=Text("provider.local"), implementation="local:LocalProvider",
-                    in_process=True)
+                    in_process=True, typical_s=10.0)
 
 
 #: Said with a finished preview whose photo had no face the preview could animate.

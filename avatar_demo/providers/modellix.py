@@ -21,6 +21,8 @@ SPEC = ProviderSpec(
     key_groups=(("MODELLIX_API_KEY",),), default_base_url="https://api.modellix.ai", max_audio_s=300.0,
     # Modellix publishes no avatar price; estimates use Kling's list price.
     pricing=KLING_LIST_PRICE, contract="modellix",
+    # Modellix publishes no parallel limit (it answers 429 past it): a conservative figure.
+    max_parallel=3,
 )
 MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label

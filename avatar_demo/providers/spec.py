@@ -91,6 +91,11 @@ class ProviderSpec:
     in_process: bool = False
     #: The wire contract the simulator must speak to stand in for this gateway (None: nothing to simulate).
     contract: str | None = None
+    #: Tasks one account may have unfinished at once: the gateway's documented figure, else a conservative one.
+    #: The owner sets their own account's with <NAME>_MAX_PARALLEL.
+    max_parallel: int = 3
+    #: How long a task typically takes, until the app has timed some of its own (the queue's estimates).
+    typical_s: float = 120.0
 
     @property
     def env_prefix(self) -> str:
@@ -120,6 +125,13 @@ class ProviderConfig:
     spec: ProviderSpec
     base_url: str
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Tasks the app's own key may have unfinished at once (<NAME>_MAX_PARALLEL, default the spec's).
+    max_parallel: int | None = None
+
+    @property
+    def parallel(self) -> int:
+        """The parallel limit of the app's own account on this gateway."""
+        return self.max_parallel or self.spec.max_parallel
 
     @property
     def name(self) -> str:
@@ -153,22 +165,31 @@ class ProviderConfig:
         single = next((g for g in self.spec.key_groups if len(g) == 1), None)
         if pair and ":" in key:
             first, _, second = key.partition(":")
-            return ProviderConfig(self.spec, self.base_url, {pair[0]: first.strip(), pair[1]: second.strip()})
+            return ProviderConfig(self.spec, self.base_url, {pair[0]: first.strip(), pair[1]: second.strip()},
+                                  self.max_parallel)
         if single is None:
             raise ConfigError(Text("key.pair", provider=self.spec.label, variables="+".join(pair or ())))
-        return ProviderConfig(self.spec, self.base_url, {single[0]: key})
+        return ProviderConfig(self.spec, self.base_url, {single[0]: key}, self.max_parallel)
 
     @classmethod
     def from_env(cls, spec: ProviderSpec, env: Mapping[str, str]) -> ProviderConfig:
-        """Resolve base URL (<NAME>_BASE_URL, else the default) and the first complete key group."""
+        """Resolve base URL (<NAME>_BASE_URL, else the default), the first complete key group and the account's
+        parallel limit (<NAME>_MAX_PARALLEL)."""
         base = env.get(f"{spec.env_prefix}_BASE_URL") or spec.default_base_url
+        variable = f"{spec.env_prefix}_MAX_PARALLEL"
+        raw = (env.get(variable) or "").strip()
+        parallel: int | None = None
+        if raw:
+            if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+                raise ConfigError(f"{variable} must be a whole number from 1 to 1000, got {raw!r}")
+            parallel = int(raw)
         credentials: dict[str, str] = {}
         for group in spec.key_groups:
             values = [env.get(variable, "").strip() for variable in group]
             if all(values):
                 credentials = dict(zip(group, values))
                 break
-        return cls(spec, base.rstrip("/"), credentials)
+        return cls(spec, base.rstrip("/"), credentials, parallel)
 
 
 @dataclass(frozen=True)

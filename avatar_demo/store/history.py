@@ -1,63 +1,33 @@
-"""The run history: every task in SQLite, recorded before its create is sent, so a paid task id is never lost."""
+"""The run history: every run in the shared database, recorded before its create is sent, so a task id is never lost."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
+import statistics
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import sqlalchemy as sa
 
 from ..core.status import Status
 from ..core.text import Text, dumps, text_from_data
+from .database import Database
+from .schema import tasks
 
-__all__ = ["History", "Record", "RunFacts"]
+__all__ = ["AT_GATEWAY", "History", "Record", "RunFacts"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    owner TEXT,
-    provider TEXT NOT NULL,
-    task_id TEXT,
-    external_task_id TEXT,
-    status TEXT NOT NULL,
-    prompt TEXT NOT NULL DEFAULT '',
-    mode TEXT NOT NULL DEFAULT 'std',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    video_path TEXT,
-    duration_s REAL,
-    units REAL,
-    message TEXT,
-    changes TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(owner, id);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
-"""
-#: Columns added after version 0.1, with their definitions.
-_ADDED = {
-    "sent_at": "REAL",
-    "media_token": "TEXT",
-    "byo_key": "INTEGER NOT NULL DEFAULT 0",
-    # The workbench (0.3): where a run came from, what it was made of, and the person's verdict.
-    "batch": "TEXT",
-    "parent": "INTEGER",
-    "tweak": "TEXT",
-    "image_ref": "TEXT",
-    "audio_ref": "TEXT",
-    "audio_id": "TEXT",
-    "seconds": "REAL",
-    "estimate": "REAL",
-    "currency": "TEXT",
-    "elapsed_s": "REAL",
-    "rating": "INTEGER",
-    "note": "TEXT",
-}
-_FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token", "elapsed_s"}
+#: Columns a run's follow may change after it began.
+_FIELDS = {"task_id", "status", "video_path", "duration_s", "units", "message", "sent_at", "media_token", "elapsed_s",
+           "detail", "stop"}
 #: A LIKE pattern's own wildcards, escaped so a search for "50%" finds "50%".
 _LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
+#: Typical job times are the median of this many recent runs.
+RECENT = 20
+#: Statuses of a run that holds a place at its gateway account (a create sent, or a task unfinished there).
+AT_GATEWAY = [s.value for s in (Status.SUBMITTING, Status.CONFIRMING, Status.QUEUED, Status.RUNNING,
+                                 Status.UNREACHABLE)]
 
 
 def _message(stored: str | None) -> str | None:
@@ -72,7 +42,7 @@ def _message(stored: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What a run is made of and where it came from, fixed when it begins."""
+    """What a run is made of, where it came from and whose it is: fixed when it begins."""
 
     #: The prompt lab batch it belongs to.
     batch: str | None = None
@@ -87,11 +57,21 @@ class RunFacts:
     seconds: float | None = None
     estimate: float | None = None
     currency: str | None = None
+    #: The rest of the request, so the engine can send it from the record alone.
+    watermark: bool | None = None
+    callback_url: str | None = None
+    language: str | None = None
+    #: The gateway account whose line it waits in, and the visitor whose run it is (public mode).
+    account: str | None = None
+    visitor: str | None = None
+    #: The allowance it took (UTC day and units), given back or corrected when it ends.
+    reserved_day: str | None = None
+    reserved_units: float | None = None
 
 
 @dataclass(frozen=True)
 class Record:
-    """One task as the history remembers it."""
+    """One run as the history remembers it."""
 
     id: int
     owner: str | None
@@ -116,156 +96,208 @@ class Record:
     media_token: str | None = None
     #: Started with a visitor's own key, which is never stored: it cannot be followed after a restart.
     byo_key: bool = False
-    batch: str | None = None
-    parent: int | None = None
-    tweak: dict[str, list[str]] | None = None
-    image_ref: str | None = None
-    audio_ref: str | None = None
-    audio_id: str | None = None
-    seconds: float | None = None
-    estimate: float | None = None
-    currency: str | None = None
     #: Seconds from start to the end of the run (the video downloaded, or the failure known).
     elapsed_s: float | None = None
     #: The person's verdict: 1-5 (None when unrated) and a short note.
     rating: int | None = None
     note: str | None = None
+    #: The gateway's own word for where the task stands, as detail.
+    detail: str | None = None
+    #: Someone asked to stop it (from any replica).
+    stop: bool = False
+    facts: RunFacts = field(default_factory=RunFacts)
+
+    def __getattr__(self, name: str) -> Any:
+        # The facts read as fields of the record (record.batch, record.image_ref…).
+        if name != "facts" and name in _FACT_NAMES:
+            return getattr(self.facts, name)
+        raise AttributeError(name)
+
+
+_FACT_NAMES = {f.name for f in fields(RunFacts)}
+_RECORD_NAMES = {f.name for f in fields(Record)} - {"facts"}
+
+
+def _record(row: sa.Row[Any]) -> Record:
+    data = dict(row._mapping)
+    data["status"] = Status.parse(data["status"])
+    data["changes"] = text_from_data(json.loads(data["changes"] or "[]"))
+    data["message"] = _message(data["message"])
+    data["byo_key"] = bool(data["byo_key"])
+    data["stop"] = bool(data["stop"])
+    data["tweak"] = json.loads(data["tweak"]) if data["tweak"] else None
+    data["watermark"] = None if data["watermark"] is None else bool(data["watermark"])
+    facts = RunFacts(**{name: data[name] for name in _FACT_NAMES})
+    return Record(**{name: data[name] for name in _RECORD_NAMES}, facts=facts)
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Status) else dumps(value) if isinstance(value, Text) else value
 
 
 class History:
-    """A small thread-safe SQLite table of tasks (one file in the data dir)."""
+    """The runs table of the shared database; every method is one short statement or transaction."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-            present = {r["name"] for r in self._db.execute("PRAGMA table_info(tasks)")}
-            for column, kind in _ADDED.items():
-                if column not in present:
-                    self._db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")  # noqa: S608 - our names
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        #: Called with a row id after each change this process makes (pages watching the run wake at once).
+        self.on_change: Callable[[int], None] | None = None
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._lock:
-            cursor = self._db.execute(sql, params)
-            return int(cursor.lastrowid or 0)
+    def changed(self, row: int) -> None:
+        """Tell this process's watchers that *row* changed."""
+        if self.on_change is not None:
+            self.on_change(row)
 
     def check_writable(self) -> None:
-        """Take the write lock and let it go: raises sqlite3.Error when the store cannot be written."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("ROLLBACK")
+        """Raises DatabaseError when the store cannot take a write."""
+        self.db.check_writable()
 
     def begin(self, provider: str, *, owner: str | None, prompt: str, mode: str, external_task_id: str | None,
-              changes: list[str] | None = None, byo_key: bool = False, facts: RunFacts | None = None) -> int:
-        """Record a create about to be sent; returns the row id."""
+              changes: list[str] | None = None, byo_key: bool = False, facts: RunFacts | None = None,
+              status: Status = Status.PENDING) -> int:
+        """Record a run before anything is sent for it; returns its row id."""
         now = time.time()
         facts = facts or RunFacts()
-        return self._write(
-            "INSERT INTO tasks (owner, provider, external_task_id, status, prompt, mode, created_at, updated_at,"
-            " changes, byo_key, batch, parent, tweak, image_ref, audio_ref, audio_id, seconds, estimate, currency)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (owner, provider, external_task_id, Status.SUBMITTING.value, prompt, mode, now, now,
-             dumps(changes or []), int(byo_key), facts.batch, facts.parent,
-             json.dumps(facts.tweak) if facts.tweak is not None else None, facts.image_ref, facts.audio_ref,
-             facts.audio_id, facts.seconds, facts.estimate, facts.currency),
-        )
+        values = {name: getattr(facts, name) for name in _FACT_NAMES}
+        values["tweak"] = json.dumps(facts.tweak) if facts.tweak is not None else None
+        values["watermark"] = None if facts.watermark is None else int(facts.watermark)
+        with self.db.write() as conn:
+            result = conn.execute(tasks.insert().values(
+                owner=owner, provider=provider, external_task_id=external_task_id, status=status.value, prompt=prompt,
+                mode=mode, created_at=now, updated_at=now, changes=dumps(changes or []), byo_key=int(byo_key),
+                **values))
+            row = int(result.inserted_primary_key[0])
+        self.changed(row)
+        return row
 
-    def update(self, row: int, **fields: Any) -> None:
+    def update(self, row: int, **changes: Any) -> None:
         """Set some columns of one row (and bump updated_at)."""
-        unknown = set(fields) - _FIELDS
+        unknown = set(changes) - _FIELDS
         if unknown:
             raise ValueError(f"unknown history fields: {sorted(unknown)}")
-        values = {k: (v.value if isinstance(v, Status) else dumps(v) if isinstance(v, Text) else v)
-                  for k, v in fields.items()}
+        values = {k: _stored(v) for k, v in changes.items()}
+        if "stop" in values:
+            values["stop"] = int(bool(values["stop"]))
         values["updated_at"] = time.time()
-        columns = ", ".join(f"{name} = ?" for name in values)
-        self._write(f"UPDATE tasks SET {columns} WHERE id = ?", (*values.values(), row))  # noqa: S608 - names checked
+        with self.db.write() as conn:
+            conn.execute(tasks.update().where(tasks.c.id == row).values(**values))
+        self.changed(row)
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Record]:
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        records = []
-        for r in rows:
-            data = dict(r)
-            data["status"] = Status.parse(data["status"])
-            data["changes"] = text_from_data(json.loads(data["changes"] or "[]"))
-            data["message"] = _message(data["message"])
-            data["byo_key"] = bool(data["byo_key"])
-            data["tweak"] = json.loads(data["tweak"]) if data["tweak"] else None
-            records.append(Record(**data))
-        return records
+    def set_status_if(self, row: int, expected: Iterable[Status], **changes: Any) -> bool:
+        """Update *row* only while its status is one of *expected* (one atomic statement); True when it was."""
+        values = {k: _stored(v) for k, v in changes.items()}
+        values["updated_at"] = time.time()
+        with self.db.write() as conn:
+            done = conn.execute(tasks.update().where(tasks.c.id == row, tasks.c.status.in_([s.value for s in expected]))
+                                .values(**values)).rowcount
+        if done:
+            self.changed(row)
+        return bool(done)
+
+    def _rows(self, query: sa.Select[Any]) -> list[Record]:
+        with self.db.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
 
     def get(self, row: int) -> Record | None:
         """One row by id."""
-        found = self._rows("SELECT * FROM tasks WHERE id = ?", (row,))
+        found = self._rows(sa.select(tasks).where(tasks.c.id == row))
         return found[0] if found else None
+
+    def many(self, rows: Iterable[int]) -> dict[int, Record]:
+        """Several rows by id, in one query."""
+        wanted = list(dict.fromkeys(rows))
+        if not wanted:
+            return {}
+        return {r.id: r for r in self._rows(sa.select(tasks).where(tasks.c.id.in_(wanted)))}
 
     def owned(self, owner: str | None, row: int) -> Record | None:
         """Row *row* if *owner* started it; None otherwise (another owner's row reads as missing)."""
         if not owner:
             return None
-        found = self._rows("SELECT * FROM tasks WHERE id = ? AND owner = ?", (row, owner))
+        found = self._rows(sa.select(tasks).where(tasks.c.id == row, tasks.c.owner == owner))
         return found[0] if found else None
 
     def for_owner(self, owner: str, limit: int = 50, *, min_rating: int | None = None, search: str | None = None,
                   batch: str | None = None, ids: list[int] | None = None) -> list[Record]:
-        """The newest tasks one browser started, optionally only those rated at least *min_rating*, whose prompt
+        """The newest runs one browser started, optionally only those rated at least *min_rating*, whose prompt
         contains *search* (any case), of one lab *batch*, or among *ids*."""
-        where, params = ["owner = ?"], [owner]
+        query = sa.select(tasks).where(tasks.c.owner == owner)
         if min_rating:
-            where.append("rating >= ?")
-            params.append(min_rating)
+            query = query.where(tasks.c.rating >= min_rating)
         if search and search.strip():
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            params.append(f"%{search.strip().translate(_LIKE_ESCAPES)}%")
+            pattern = f"%{search.strip().translate(_LIKE_ESCAPES)}%"
+            query = query.where(tasks.c.prompt.ilike(pattern, escape="\\"))
         if batch:
-            where.append("batch = ?")
-            params.append(batch)
+            query = query.where(tasks.c.batch == batch)
         if ids is not None:
-            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
-            params.extend(ids)
-        sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # noqa: S608 - our clauses
-        return self._rows(sql, (*params, limit))
+            query = query.where(tasks.c.id.in_(ids) if ids else sa.false())
+        return self._rows(query.order_by(tasks.c.id.desc()).limit(limit))
 
     def rate(self, owner: str, row: int, rating: int | None, note: str | None) -> Record | None:
         """Set *owner*'s verdict on row *row* (rating None clears it); None when the row is not theirs."""
-        with self._lock:
-            changed = self._db.execute("UPDATE tasks SET rating = ?, note = ? WHERE id = ? AND owner = ?",
-                                       (rating, note or None, row, owner)).rowcount
+        with self.db.write() as conn:
+            changed = conn.execute(tasks.update().where(tasks.c.id == row, tasks.c.owner == owner)
+                                   .values(rating=rating, note=note or None)).rowcount
         return self.owned(owner, row) if changed else None
 
-    def unsettled(self, owner: str | None = None) -> list[Record]:
-        """Tasks not yet final (followed or unresolved), oldest first: all of them, or one owner's."""
-        words = [s.value for s in Status if not s.final] + ["creating"]
-        marks = ",".join("?" * len(words))
-        if owner is None:
-            return self._rows(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY id", tuple(words))  # noqa: S608
-        return self._rows(f"SELECT * FROM tasks WHERE owner = ? AND status IN ({marks}) ORDER BY id",  # noqa: S608
-                          (owner, *words))
+    def unresolved(self, owner: str) -> list[Record]:
+        """*owner*'s runs that nobody follows but may still finish and bill (worth another look), oldest first."""
+        words = [s.value for s in Status if s.unresolved]
+        return self._rows(sa.select(tasks).where(tasks.c.owner == owner, tasks.c.status.in_(words)).order_by(tasks.c.id))
 
     def external_in_use(self, provider: str, external_task_id: str) -> bool:
         """Whether an earlier row already sent this external id to this provider."""
-        with self._lock:
-            found = self._db.execute("SELECT 1 FROM tasks WHERE provider = ? AND external_task_id = ? LIMIT 1",
-                                     (provider, external_task_id)).fetchone()
-        return found is not None
+        with self.db.read() as conn:
+            found = conn.execute(sa.select(tasks.c.id).where(tasks.c.provider == provider,
+                                                             tasks.c.external_task_id == external_task_id).limit(1))
+            return found.first() is not None
+
+    def place(self, row: int, account: str) -> int:
+        """Where row *row* stands in its account's line (1: next to go)."""
+        with self.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
+                tasks.c.account == account, tasks.c.status == Status.PENDING.value, tasks.c.id <= row)).scalar() or 0)
+
+    def typical_seconds(self, provider: str) -> float | None:
+        """The median time of *provider*'s recent finished runs (None before there are any)."""
+        with self.db.read() as conn:
+            times = [t for (t,) in conn.execute(
+                sa.select(tasks.c.elapsed_s).where(tasks.c.provider == provider, tasks.c.status == Status.DONE.value,
+                                                   tasks.c.elapsed_s.is_not(None))
+                .order_by(tasks.c.id.desc()).limit(RECENT))]
+        return statistics.median(times) if times else None
+
+    def at_gateway(self, account: str) -> int:
+        """How many of *account*'s runs have a create sent or a task unfinished at the gateway."""
+        with self.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
+                tasks.c.account == account, tasks.c.status.in_(AT_GATEWAY))).scalar() or 0)
+
+    def waiting(self, account: str) -> list[int]:
+        """*account*'s runs waiting for capacity, oldest first."""
+        with self.db.read() as conn:
+            return [r for (r,) in conn.execute(sa.select(tasks.c.id).where(
+                tasks.c.account == account, tasks.c.status == Status.WAITING.value).order_by(tasks.c.id))]
+
+    def active_refs(self) -> set[str]:
+        """Kept inputs that runs not yet ended still need (retention must leave them)."""
+        words = [s.value for s in Status if s.active]
+        with self.db.read() as conn:
+            found = conn.execute(sa.select(tasks.c.image_ref, tasks.c.audio_ref).where(tasks.c.status.in_(words)))
+            return {ref for pair in found for ref in pair if ref}
 
     def forget_videos(self, names: list[str], reason: str) -> None:
         """Rows whose stored video was deleted (retention) keep their history without the file."""
-        for name in names:
-            self._write("UPDATE tasks SET video_path = NULL, message = ? WHERE video_path = ?",
-                        (dumps(reason) if isinstance(reason, Text) else reason, name))
+        if not names:
+            return
+        with self.db.write() as conn:
+            conn.execute(tasks.update().where(tasks.c.video_path.in_(names))
+                         .values(video_path=None, message=_stored(reason)))
 
     def all(self) -> list[Record]:
         """Every row, oldest first (for tests and exports)."""
-        return self._rows("SELECT * FROM tasks ORDER BY id", ())
+        return self._rows(sa.select(tasks).order_by(tasks.c.id))
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        """Close the database's connections."""
+        self.db.close()

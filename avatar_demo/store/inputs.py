@@ -53,6 +53,12 @@ class InputStore:
             partial.unlink(missing_ok=True)
         return name
 
+    def renew(self, name: str) -> None:
+        """Restart a kept input's retention clock (a run still needs it)."""
+        kept = self.path(name)
+        if kept is not None:
+            os.utime(kept)
+
     def path(self, name: str | None) -> Path | None:
         """The kept file called *name*, if the name is one of ours and the file is still there."""
         if not name or not _NAME.fullmatch(name):

@@ -1,31 +1,24 @@
-"""The allowance ledger: runs and units spent per visitor and per UTC day, reserved atomically in SQLite."""
+"""The allowance ledger: runs and units spent per visitor and per UTC day, reserved atomically in the shared database.
+
+A reservation is one transaction that locks the visitor's row and the everyone row before it checks
+them (BEGIN IMMEDIATE on SQLite, FOR UPDATE on Postgres), so parallel requests on any number of
+replicas can never overdraw an allowance.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-__all__ = ["Ledger", "Reservation", "Usage", "utc_day"]
+import sqlalchemy as sa
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spend (
-    day TEXT NOT NULL,
-    visitor TEXT NOT NULL,
-    runs INTEGER NOT NULL DEFAULT 0,
-    speech INTEGER NOT NULL DEFAULT 0,
-    units REAL NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, visitor)
-);
-CREATE TABLE IF NOT EXISTS speech (
-    audio_id TEXT PRIMARY KEY,
-    visitor TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
+from .database import Database
+from .schema import settled, speech, spend
+
+__all__ = ["EVERYONE", "Ledger", "Reservation", "Usage", "utc_day"]
+
 #: The row that sums every visitor's units (the global daily budget).
 EVERYONE = "*"
 
@@ -57,71 +50,90 @@ class Reservation:
 
 
 class Ledger:
-    """One SQLite file; every reservation is a single write transaction, so parallel requests cannot overdraw."""
+    """The spend, speech and settled tables of the shared database."""
 
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def usage(self, visitor: str, day: str) -> Usage:
         """What *visitor* and everyone spent on *day*."""
-        with self._lock:
-            return self._usage(visitor, day)
+        with self.db.read() as conn:
+            return self._usage(conn, visitor, day)
 
-    def _usage(self, visitor: str, day: str) -> Usage:
-        mine = self._db.execute("SELECT runs, speech, units FROM spend WHERE day = ? AND visitor = ?",
-                                (day, visitor)).fetchone() or (0, 0, 0.0)
-        everyone = self._db.execute("SELECT units FROM spend WHERE day = ? AND visitor = ?",
-                                    (day, EVERYONE)).fetchone() or (0.0,)
-        return Usage(int(mine[0]), int(mine[1]), float(mine[2]), float(everyone[0]))
+    @staticmethod
+    def _usage(conn: sa.Connection, visitor: str, day: str, *, lock: bool = False) -> Usage:
+        def row(who: str) -> sa.Row[tuple[int, int, float]] | None:
+            query = sa.select(spend.c.runs, spend.c.speech, spend.c.units).where(spend.c.day == day,
+                                                                                 spend.c.visitor == who)
+            return conn.execute(query.with_for_update() if lock else query).first()
+
+        # The everyone row first, always: two transactions lock rows in the same order and never deadlock.
+        everyone = row(EVERYONE)
+        mine = row(visitor)
+        runs, spoken, units = mine if mine is not None else (0, 0, 0.0)
+        return Usage(int(runs), int(spoken), float(units), float(everyone[2]) if everyone is not None else 0.0)
 
     def reserve(self, visitor: str, day: str, *, runs: int, speech: int, units: float,
                 max_runs: int, max_speech: int, max_units: float) -> Reservation | Usage:
         """Take the spending if it fits the limits and return the Reservation; else the Usage that refused it."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                used = self._usage(visitor, day)
-                if (used.runs + runs > max_runs or used.speech + speech > max_speech
-                        or used.all_units + units > max_units + 1e-9):
-                    self._db.execute("ROLLBACK")
-                    return used
-                for who, units_for in ((visitor, units), (EVERYONE, units)):
-                    self._db.execute(
-                        "INSERT INTO spend (day, visitor, runs, speech, units) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT(day, visitor) DO UPDATE SET runs = runs + excluded.runs, "
-                        "speech = speech + excluded.speech, units = units + excluded.units",
-                        (day, who, runs if who != EVERYONE else 0, speech if who != EVERYONE else 0, units_for))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.db.write() as conn:
+            for who in (EVERYONE, visitor):
+                conn.execute(self.db.insert_ignore(spend, day=day, visitor=who, runs=0, speech=0, units=0.0))
+            used = self._usage(conn, visitor, day, lock=True)
+            if (used.runs + runs > max_runs or used.speech + speech > max_speech
+                    or used.all_units + units > max_units + 1e-9):
+                return used
+            self._add(conn, day, visitor, runs, speech, units)
         return Reservation(day, visitor, runs, speech, units)
 
-    def remember_speech(self, visitor: str, audio_id: str) -> None:
-        """Note that *visitor* made *audio_id* with the house key."""
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO speech (audio_id, visitor, created_at) VALUES (?, ?, ?)",
-                             (audio_id, visitor, time.time()))
+    @staticmethod
+    def _add(conn: sa.Connection, day: str, visitor: str, runs: int, spoken: int, units: float) -> None:
+        """Add to the visitor's row and the everyone row (negative amounts give back, never below zero)."""
+        for who in (EVERYONE, visitor):
+            own = who != EVERYONE
+            conn.execute(spend.update().where(spend.c.day == day, spend.c.visitor == who).values(
+                runs=_clamped(spend.c.runs, runs if own else 0), speech=_clamped(spend.c.speech, spoken if own else 0),
+                units=_clamped(spend.c.units, units)))
+
+    def remember_speech(self, visitor: str, audio_id: str, seconds: float | None = None) -> None:
+        """Note that *visitor* made *audio_id* with the house key, and how long it speaks."""
+        with self.db.write() as conn:
+            conn.execute(speech.delete().where(speech.c.audio_id == audio_id))
+            conn.execute(speech.insert().values(audio_id=audio_id, visitor=visitor, created_at=time.time(),
+                                                seconds=seconds))
 
     def speech_maker(self, audio_id: str) -> str | None:
         """Who made *audio_id* here, if anyone did."""
-        with self._lock:
-            found = self._db.execute("SELECT visitor FROM speech WHERE audio_id = ?", (audio_id,)).fetchone()
+        found = self.speech_of(audio_id)
         return found[0] if found else None
 
+    def speech_of(self, audio_id: str) -> tuple[str, float | None] | None:
+        """Who made *audio_id* here and how many seconds it speaks; None when it was not made here."""
+        with self.db.read() as conn:
+            found = conn.execute(sa.select(speech.c.visitor, speech.c.seconds).where(speech.c.audio_id == audio_id))
+            row = found.first()
+        return (row[0], row[1]) if row else None
+
     def release(self, reservation: Reservation) -> None:
-        """Give a reservation back (its create was definitely refused: nothing was charged)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            for who in (reservation.visitor, EVERYONE):
-                own = who != EVERYONE
-                self._db.execute(
-                    "UPDATE spend SET runs = MAX(0, runs - ?), speech = MAX(0, speech - ?), units = MAX(0, units - ?) "
-                    "WHERE day = ? AND visitor = ?",
-                    (reservation.runs if own else 0, reservation.speech if own else 0, reservation.units,
-                     reservation.day, who))
-            self._db.execute("COMMIT")
+        """Give a reservation back (its create was definitely refused, or never sent: nothing was charged)."""
+        with self.db.write() as conn:
+            self._add(conn, reservation.day, reservation.visitor, -reservation.runs, -reservation.speech,
+                      -reservation.units)
+
+    def settle(self, run: int, reservation: Reservation, *, refund: bool, units: float | None = None) -> bool:
+        """Once per run: give its reservation back (*refund*), or book what it really cost (*units*, when the
+        gateway said) in place of the estimate. True when this call settled it; False when it was settled before."""
+        with self.db.write() as conn:
+            if conn.execute(self.db.insert_ignore(settled, run=run, at=time.time())).rowcount == 0:
+                return False
+            if refund:
+                self._add(conn, reservation.day, reservation.visitor, -reservation.runs, -reservation.speech,
+                          -reservation.units)
+            elif units is not None and abs(units - reservation.units) > 1e-9:
+                self._add(conn, reservation.day, reservation.visitor, 0, 0, units - reservation.units)
+        return True
+
+
+def _clamped(column: sa.Column[Any], delta: float) -> sa.ColumnElement[Any]:
+    total = column + delta
+    return sa.case((total < 0, 0), else_=total)

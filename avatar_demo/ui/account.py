@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,9 @@ from .i18n import language_of
 from .tables import history_html
 
 __all__ = ["AccountHandlers"]
+
+#: How long a returning page refreshes its history while the runs it had left are looked at again.
+LOOK_S = 10.0
 
 
 class AccountHandlers:
@@ -50,16 +54,18 @@ class AccountHandlers:
         return render(self.ui.services.policy.allowance_line(self.ui.visitor(request, profile)), language_of(request))
 
     async def resume(self, owner: Any, request: gr.Request = None) -> AsyncIterator[str]:  # type: ignore[assignment]
-        """Pick this browser's unsettled tasks up again, refreshing the history until they settle."""
+        """Look again at this browser's runs that may still finish, refreshing the history while any is active."""
         browser = self.owner_or_none(owner)
         if browser is None:
             return
         lang = language_of(request)
-        followed = self.ui.services.followers.resume_all(browser)
-        while followed and not all(t.ended_at is not None for t in followed):
-            yield self.own_history(browser, lang)
-            await asyncio.sleep(2.0)
+        looked = await self.ui.services.runs.look_again(browser)
+        # The looks take a moment; runs still in line or running change as they go.
+        until = time.monotonic() + (LOOK_S if looked else 0.0)
         yield self.own_history(browser, lang)
+        while time.monotonic() < until or any(r.status.active for r in self.ui.workbench.runs(browser, limit=50)):
+            await asyncio.sleep(2.0)
+            yield self.own_history(browser, lang)
 
     async def speak(self, text: str, voice_id: str, language: str, speed: float, provider: str, api_key: str,
                     request: gr.Request = None,  # type: ignore[assignment]

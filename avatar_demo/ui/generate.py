@@ -68,23 +68,22 @@ class RunView:
     async def follow(self, view: Outputs, started: Started, provider: str, key: str | None,
                      browser: str | None, lang: str) -> AsyncIterator[dict[Any, Any]]:
         """Show a started run until it ends: its status after every event, then its video (or why there is none)."""
-        plan, tracked = started.plan, started.tracked
+        plan, row = started.plan, started.row
         estimate = plan.estimate
-        current = {"row": tracked.row, "provider": provider}
-        record = self.ui.services.recorder.get(tracked.row)
+        current = {"row": row, "provider": provider}
+        record = self.ui.services.runs.get(row)
         origin = origin_text(record) if record is not None else ""
-        heading = (Text("ui.run_heading.origin", run=tracked.row, origin=origin) if origin
-                   else Text("ui.run_heading", run=tracked.row))
+        heading = (Text("ui.run_heading.origin", run=row, origin=origin) if origin
+                   else Text("ui.run_heading", run=row))
         yield view({self.changes: f"{render(heading, lang)}\n\n{changes_markdown(plan.changes, plan.warnings, lang)}",
                     self.current: current,
                     self.status: status_markdown(Status.SUBMITTING, provider=provider, estimate=estimate, lang=lang)})
-        async for event in self.ui.services.followers.watch(tracked):
+        async for event in self.ui.services.runs.watch(row):
             if isinstance(event, Submitted):
                 current = {**current, "task_id": event.task_id}
-                note = "" if event.recorded else Text("ui.history_pending", task=event.task_id)
                 yield view({self.current: current, self.history: self.account.own_history(browser, lang),
                             self.status: status_markdown(event.status, provider=provider, task_id=event.task_id,
-                                                         estimate=estimate, note=note, lang=lang)})
+                                                         estimate=estimate, lang=lang)})
             elif isinstance(event, Progress):
                 yield view({self.status: status_markdown(event.status, provider=provider, detail=event.detail,
                                                          elapsed_s=event.elapsed_s, task_id=event.task_id,
@@ -205,7 +204,9 @@ class GenerateTab:
         lang = language_of(request)
         if not current:
             return render(Text("ui.stopped.nothing"), lang)
-        await self.ui.services.followers.stop(current["row"])
+        stopped = await self.ui.services.runs.stop(current["row"])
+        if stopped is Status.CANCELLED:
+            return render(Text("ui.stopped.in_line"), lang)
         if "task_id" not in current:
             return render(Text("ui.stopped.sending"), lang)
         return status_markdown(Status.STOPPED, provider=current["provider"], task_id=current["task_id"],

@@ -27,7 +27,7 @@ from .tables import lab_grid_html, run_cost, shared_note, stars
 
 __all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
 
-MAX_LAB_VARIANTS = 8
+MAX_LAB_VARIANTS = 200
 #: How often the grid is redrawn while runs are followed.
 REFRESH_S = 0.5
 
@@ -138,8 +138,9 @@ class LabTab:
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
         shown: tuple[str, list[dict[str, Any]]] | None = None
         while True:
-            records = {cell: self.ui.services.recorder.get(one.tracked.row) for cell, one in started.items()}
-            done = all(one.tracked.ended_at is not None for one in started.values())
+            found = await asyncio.to_thread(self.ui.services.history.many, [one.row for one in started.values()])
+            records = {cell: found.get(one.row) for cell, one in started.items()}
+            done = all(r is None or not r.status.active for r in records.values())
             grid = lab_grid_html(prompt_rows, columns, records,
                                  shared_note([r for r in records.values() if r is not None]), lang)
             runs_now = [run_json(r) for r in records.values() if r is not None]

@@ -69,7 +69,7 @@ class McpTool:
                          allow_no_face=bool(allow_no_face)), user_key=key)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             raise refusal(as_refusal(exc, key), key) from None
-        async for event in self.ui.services.followers.watch(started.tracked):
+        async for event in self.ui.services.runs.watch(started.row):
             if isinstance(event, Succeeded):
                 return str(event.video_path)
             if isinstance(event, (Failed, Unresolved)):

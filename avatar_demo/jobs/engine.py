@@ -1,0 +1,182 @@
+"""The durable engine (DBOS Transact): one per process, launched off the request path, shared by the apps in it.
+
+DBOS keeps each run's workflow, its queue place and its step checkpoints in its system database
+(SQLite in the data dir, or Postgres), recovers this replica's unfinished workflows when it starts,
+and runs queued work at each account's pace. Workflows run on DBOS's own event loop thread; the app
+talks to DBOS only from worker threads, so no request loop is ever handed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ConfigError
+from ..core.text import Text
+
+if TYPE_CHECKING:
+    from .runs import Runs
+
+__all__ = ["APP_VERSION", "Engine", "QueueSpec", "workflow_id"]
+
+log = logging.getLogger(__name__)
+#: The workflows' version. DBOS recovers only workflows of the version it runs, so this changes only when a
+#: run's steps change in a way an older checkpoint could not replay.
+APP_VERSION = "avatar-run-1"
+#: How often each queue looks for work to start (DBOS polls; a lower figure starts queued runs sooner).
+POLL_S = 0.25
+
+
+def workflow_id(app: str, row: int) -> str:
+    """The workflow of run *row* of app *app*: one id per run, so starting it twice starts it once."""
+    return f"{app}-run-{row}"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A line of runs: a gateway account's, limited to its parallel tasks (and per visitor, in public mode)."""
+
+    name: str
+    #: Runs at once across every replica (the account's parallel limit); None: no limit.
+    limit: int | None = None
+    #: Runs at once per process (the offline preview renders on this machine's cores).
+    per_process: int | None = None
+    #: Runs at once per partition (per visitor in public mode, per own key); None: not partitioned.
+    per_partition: int | None = None
+
+
+class Engine:
+    """DBOS for this process. Apps attach and detach; the last to leave shuts it down."""
+
+    _shared: Engine | None = None
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        self.apps: dict[str, Runs] = {}
+        self._started = threading.Event()
+        self._failed: BaseException | None = None
+        self._launching = False
+        self._queues: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> Engine:
+        """The process's engine."""
+        with cls._guard:
+            if cls._shared is None:
+                cls._shared = Engine()
+            return cls._shared
+
+    def app(self, app: str) -> Runs:
+        """The runs of app *app* (a workflow names its app; an app not attached here cannot run it)."""
+        found = self.apps.get(app)
+        if found is None:
+            raise RuntimeError(f"no app {app} in this process")
+        return found
+
+    def attach(self, runs: Runs, *, system_url: str, executor_id: str) -> None:
+        """Register *runs* and launch DBOS in the background if it is not running yet."""
+        with self._lock:
+            self.apps[runs.app_id] = runs
+            if self._launching:
+                return
+            self._launching = True
+            self._started.clear()
+            self._failed = None
+        threading.Thread(target=self._launch, args=(system_url, executor_id), name="avatar-engine-launch",
+                         daemon=True).start()
+
+    def _launch(self, system_url: str, executor_id: str) -> None:
+        try:
+            # DBOS (and the workflows it runs) load here, off the start-up path: the first page does not wait.
+            from dbos import DBOS
+
+            from . import workflow  # noqa: F401 - registers the run workflow and its steps
+
+            DBOS(config={"name": "avatar-demo", "system_database_url": system_url, "executor_id": executor_id,
+                         "application_version": APP_VERSION, "log_level": "WARNING",
+                         "notification_listener_polling_interval_sec": POLL_S})
+            DBOS.launch()
+        except BaseException as exc:  # noqa: BLE001 - reported to every run that waits for the engine
+            log.error("the durable engine could not start: %s", exc)
+            self._failed = exc
+        finally:
+            self._started.set()
+
+    async def ready(self) -> None:
+        """Wait until DBOS runs; a ConfigError (nothing sent) when it could not start."""
+        if not self._started.is_set():
+            await asyncio.to_thread(self._started.wait)
+        if self._failed is not None:
+            raise ConfigError(Text("engine.failed", error=type(self._failed).__name__))
+
+    async def enqueue(self, queue: QueueSpec, app: str, row: int, partition: str | None) -> None:
+        """Put run *row* in *queue* (idempotent: its workflow id is the run's)."""
+        await self.ready()
+        await asyncio.to_thread(self._enqueue, queue, app, row, partition)
+
+    def _enqueue(self, queue: QueueSpec, app: str, row: int, partition: str | None) -> None:
+        from dbos import DBOS
+
+        from .workflow import RUN
+
+        if queue.name not in self._queues:
+            DBOS.register_queue(queue.name, global_concurrency=queue.limit, worker_concurrency=queue.per_process,
+                                partition_concurrency=queue.per_partition, polling_interval_sec=POLL_S,
+                                on_conflict="always_update")
+            self._queues.add(queue.name)
+        options: dict[str, Any] = {"workflow_name": RUN, "queue_name": queue.name, "workflow_id": workflow_id(app, row),
+                                   "app_version": APP_VERSION}
+        if queue.per_partition is not None:
+            options["queue_partition_key"] = partition or "-"
+        DBOS.enqueue_workflow_with_options(options, app, row)  # type: ignore[arg-type]
+
+    async def closed(self, app: str, row: int, *, timeout_s: float = 10.0) -> bool:
+        """Wait (up to *timeout_s*) until run *row*'s workflow has finished: its books settled, its place released."""
+        if not self._started.is_set() or self._failed is not None:
+            return False
+        return await asyncio.to_thread(self._closed, workflow_id(app, row), timeout_s)
+
+    def _closed(self, workflow: str, timeout_s: float) -> bool:
+        import time
+
+        from dbos import DBOS
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = DBOS.get_workflow_status(workflow)
+            if status is None or status.status not in ("ENQUEUED", "PENDING", "DELAYED"):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    async def start_check(self, app: str, row: int, token: str) -> None:
+        """Look at unresolved run *row* once more, in a workflow of its own (*token* makes each look distinct)."""
+        await self.ready()
+        await asyncio.to_thread(self._start_check, app, row, token)
+
+    def _start_check(self, app: str, row: int, token: str) -> None:
+        from dbos import DBOS, SetWorkflowID
+
+        from .workflow import check_workflow
+
+        with SetWorkflowID(f"{workflow_id(app, row)}-check-{token}"):
+            DBOS.start_workflow(check_workflow, app, row)
+
+    def detach(self, app: str) -> None:
+        """Forget *app*; shut DBOS down once no app is left (tests; a process serving one app never detaches)."""
+        with self._lock:
+            self.apps.pop(app, None)
+            if self.apps or not self._launching:
+                return
+            self._launching = False
+            self._queues.clear()
+        self._started.wait()
+        if self._failed is None:
+            from dbos import DBOS
+
+            DBOS.destroy(destroy_registry=False)

@@ -1,0 +1,182 @@
+"""The tables of shared facts and their one migration path, the same for SQLite and Postgres.
+
+A database is brought to `VERSION` on open: tables are created, columns that earlier versions lacked
+are added, old status words become ids, and the allowance file of versions before 0.5 is brought in.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ..core.status import LEGACY_WORDS
+
+if TYPE_CHECKING:
+    from .database import Database
+
+__all__ = ["VERSION", "capacity", "heartbeats", "kept", "metadata", "migrate", "settled", "speech", "spend", "tasks"]
+
+log = logging.getLogger(__name__)
+VERSION = 2
+metadata = sa.MetaData()
+
+Text, Float, Integer = sa.Text, sa.Float, sa.Integer
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", Text),
+    sa.Column("provider", Text, nullable=False),
+    sa.Column("task_id", Text),
+    sa.Column("external_task_id", Text),
+    sa.Column("status", Text, nullable=False),
+    sa.Column("prompt", Text, nullable=False, server_default=""),
+    sa.Column("mode", Text, nullable=False, server_default="std"),
+    sa.Column("created_at", Float, nullable=False),
+    sa.Column("updated_at", Float, nullable=False),
+    sa.Column("video_path", Text),
+    sa.Column("duration_s", Float),
+    sa.Column("units", Float),
+    sa.Column("message", Text),
+    sa.Column("changes", Text, nullable=False, server_default="[]"),
+    # 0.2: when the create left, the published media's folder, a visitor's own key (never stored).
+    sa.Column("sent_at", Float),
+    sa.Column("media_token", Text),
+    sa.Column("byo_key", Integer, nullable=False, server_default="0"),
+    # 0.3, the workbench: where a run came from, what it was made of, and the person's verdict.
+    sa.Column("batch", Text),
+    sa.Column("parent", Integer),
+    sa.Column("tweak", Text),
+    sa.Column("image_ref", Text),
+    sa.Column("audio_ref", Text),
+    sa.Column("audio_id", Text),
+    sa.Column("seconds", Float),
+    sa.Column("estimate", Float),
+    sa.Column("currency", Text),
+    sa.Column("elapsed_s", Float),
+    sa.Column("rating", Integer),
+    sa.Column("note", Text),
+    # 0.5, the durable engine: the request's remaining fields, whose account and visitor it is, the
+    # gateway's own word, a stop asked for from any replica, and the allowance it reserved.
+    sa.Column("watermark", Integer),
+    sa.Column("callback_url", Text),
+    sa.Column("language", Text),
+    sa.Column("account", Text),
+    sa.Column("visitor", Text),
+    sa.Column("detail", Text),
+    sa.Column("stop", Integer, nullable=False, server_default="0"),
+    sa.Column("reserved_day", Text),
+    sa.Column("reserved_units", Float),
+    sa.Index("tasks_owner", "owner", "id"),
+    sa.Index("tasks_status", "status"),
+    sa.Index("tasks_account", "account", "status"),
+)
+
+#: Runs and units spent per visitor and UTC day; the row of visitor "*" sums everyone's units.
+spend = sa.Table(
+    "spend", metadata,
+    sa.Column("day", Text, primary_key=True),
+    sa.Column("visitor", Text, primary_key=True),
+    sa.Column("runs", Integer, nullable=False, server_default="0"),
+    sa.Column("speech", Integer, nullable=False, server_default="0"),
+    sa.Column("units", Float, nullable=False, server_default="0"),
+)
+
+#: Text-to-speech made on the house key: whose it is, and how long it speaks.
+speech = sa.Table(
+    "speech", metadata,
+    sa.Column("audio_id", Text, primary_key=True),
+    sa.Column("visitor", Text, nullable=False),
+    sa.Column("created_at", Float, nullable=False),
+    sa.Column("seconds", Float),
+)
+
+#: Runs whose allowance was settled: a settlement repeated (steps run at least once) changes nothing.
+settled = sa.Table(
+    "settled", metadata,
+    sa.Column("run", Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", Float, nullable=False),
+)
+
+#: A gateway account's in-flight limit learned from a capacity refusal; gone once the account has drained.
+capacity = sa.Table(
+    "capacity", metadata,
+    sa.Column("account", Text, primary_key=True),
+    sa.Column("learned", Integer),
+    sa.Column("at", Float, nullable=False),
+)
+
+#: Kept inputs, by name: the last time any replica used one (retention reads this, not one folder's clock).
+kept = sa.Table(
+    "kept", metadata,
+    sa.Column("name", Text, primary_key=True),
+    sa.Column("used_at", Float, nullable=False),
+    sa.Column("size", Integer, nullable=False, server_default="0"),
+)
+
+#: Each replica's last sign of life; a replica silent for too long has its runs taken over.
+heartbeats = sa.Table(
+    "heartbeats", metadata,
+    sa.Column("replica", Text, primary_key=True),
+    sa.Column("beat_at", Float, nullable=False),
+    sa.Column("started_at", Float, nullable=False),
+    sa.Column("stopped", Integer, nullable=False, server_default="0"),
+)
+
+_version = sa.Table("avatar_schema", metadata, sa.Column("version", Integer, nullable=False))
+
+
+def migrate(db: Database, legacy_dir: Path | None = None) -> None:
+    """Bring *db* to VERSION: one path for a new database, an old SQLite file, and Postgres alike."""
+    with db.write() as conn:
+        metadata.create_all(conn, checkfirst=True)
+        _add_missing_columns(conn)
+        found = conn.execute(sa.select(_version.c.version)).scalar()
+        if found is None:
+            conn.execute(_version.insert().values(version=0))
+            found = 0
+        if found < 2:
+            # Versions before 0.5 stored our English words for a status; ids are stable, words live in catalogs.
+            for word, status in LEGACY_WORDS.items():
+                conn.execute(tasks.update().where(tasks.c.status == word).values(status=status.value))
+        if found != VERSION:
+            conn.execute(_version.update().values(version=VERSION))
+    if legacy_dir is not None:
+        _bring_in_allowance(db, Path(legacy_dir) / "allowance.sqlite3")
+
+
+def _add_missing_columns(conn: sa.Connection) -> None:
+    present = {c["name"] for c in sa.inspect(conn).get_columns("tasks")}
+    for column in tasks.columns:
+        if column.name in present:
+            continue
+        kind = column.type.compile(dialect=conn.dialect)
+        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
+        conn.execute(sa.text(f"ALTER TABLE tasks ADD COLUMN {column.name} {kind}{default}"))
+
+
+def _bring_in_allowance(db: Database, old: Path) -> None:
+    """The allowance of versions before 0.5 lived in a file of its own: its rows join the database once."""
+    if not old.is_file():
+        return
+    try:
+        source = sqlite3.connect(old)
+        try:
+            rows = source.execute("SELECT day, visitor, runs, speech, units FROM spend").fetchall()
+            voices = source.execute("SELECT audio_id, visitor, created_at FROM speech").fetchall()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        log.warning("the old allowance file %s could not be read (%s); it is left where it is", old, exc)
+        return
+    with db.write() as conn:
+        for day, visitor, runs, spoken, units in rows:
+            conn.execute(db.insert_ignore(spend, day=day, visitor=visitor, runs=runs, speech=spoken, units=units))
+        for audio_id, visitor, created_at in voices:
+            conn.execute(db.insert_ignore(speech, audio_id=audio_id, visitor=visitor, created_at=created_at))
+    old.rename(old.with_name(old.name + ".migrated"))
+    log.info("brought %d allowance row(s) from %s into the database", len(rows), old)
