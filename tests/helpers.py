@@ -145,32 +145,84 @@ def facts(path: Path) -> MediaFacts:
     )
 
 
-def job_context(data_dir: Path, *, fast: bool = True, **options):  # type: ignore[no-untyped-def]
-    """A JobContext on a fresh history under *data_dir*; *fast* shrinks the poll and capacity waits."""
-    from avatar_demo.jobs import JobContext, Timing
-    from avatar_demo.jobs.schedule import CapacityPolicy, PollSchedule
-    from avatar_demo.store.history import History
-    from avatar_demo.store.journal import Recorder
+def fast_timing(**changes):  # type: ignore[no-untyped-def]
+    """A run's clock shrunk for tests: quick polls, short waits."""
+    from avatar_demo.jobs import Timing
+    from avatar_demo.jobs.schedule import PollSchedule
 
-    timing = options.pop("timing", None)
-    if timing is None:
-        timing = Timing(**({"schedule": PollSchedule(floor_s=0.1, ceiling_s=0.3, first_s=0.1),
-                            "capacity": CapacityPolicy(initial_s=0.1, maximum_s=0.5),
-                            "unreachable_max_s": 0.5} if fast else {}),
-                        **{k: options.pop(k) for k in ("deadline_s", "sleep", "clock") if k in options})
-    history = History(data_dir / "history.sqlite3")
-    return JobContext(Recorder(history, data_dir / "journal.jsonl"), data_dir / "videos", timing=timing, **options)
+    return Timing(**{"schedule": PollSchedule(floor_s=0.1, ceiling_s=0.3, first_s=0.1), "unreachable_max_s": 0.5,
+                     "capacity_check_s": 2.0, "stop_check_s": 0.2, **changes})
 
 
-async def run_to_end(provider, request, *, data_dir: Path, fast: bool = True, **options):  # type: ignore[no-untyped-def]
-    """Run a job to its end; returns (events, history)."""
-    from avatar_demo.jobs import run_job
+class JobHarness:
+    """The job core of one app on the real engine (DBOS on SQLite in *data_dir*), without the web app around it.
 
-    run_options = {k: options.pop(k) for k in ("owner", "changes", "stop") if k in options}
-    ctx = job_context(data_dir, fast=fast, **options)
-    (data_dir / "videos").mkdir(parents=True, exist_ok=True)
-    events = [e async for e in run_job(provider, request, ctx, **run_options)]
-    return events, ctx.recorder.history
+    *provider* is a gateway object used for every run, or a callable (name, key) -> gateway.
+    """
+
+    def __init__(self, data_dir: Path, provider, *, media_host=None, callbacks=None, timing=None,  # type: ignore[no-untyped-def]
+                 parallel: dict[str, int] | None = None, on_end=None, database: Path | None = None) -> None:
+        from avatar_demo.jobs import JobContext, Runs
+        from avatar_demo.jobs.lines import LineRules
+        from avatar_demo.store.accounts import AccountLines
+        from avatar_demo.store.database import Database
+        from avatar_demo.store.history import History
+        from avatar_demo.store.inputs import InputStore
+
+        self.data_dir = Path(data_dir)
+        (self.data_dir / "videos").mkdir(parents=True, exist_ok=True)
+        self.db = Database(f"sqlite:///{database or self.data_dir / 'history.sqlite3'}")
+        self.history = History(self.db)
+        self.kept = InputStore(self.data_dir / "inputs")
+        self.ctx = JobContext(self.history, AccountLines(self.history), self.data_dir / "videos", self.kept, media_host,
+                              callbacks, timing or fast_timing(), on_end=on_end)
+        make = provider if callable(provider) and not hasattr(provider, "spec") else (lambda name, key: provider)
+        self.runs = Runs(self.ctx, make, LineRules(app=self.db.identity, parallel=parallel or {}, secret="test"))
+        self.runs.attach(system_url=f"sqlite:///{self.data_dir / 'engine.sqlite3'}", executor_id="tests")
+
+    async def start(self, request, *, provider: str = "kling", owner: str | None = None,  # type: ignore[no-untyped-def]
+                    user_key: str | None = None, changes: list[str] | None = None, **facts: object) -> int:
+        """Keep the request's inputs and put a run for them in line; returns its row."""
+        from avatar_demo.store.history import RunFacts
+
+        image_ref = self.kept.keep(request.image)
+        audio_ref = self.kept.keep(request.audio) if request.audio else None
+        return await self.runs.start(provider, owner=owner, prompt=request.prompt, mode=request.mode,
+                                     external_task_id=request.external_task_id, changes=changes, user_key=user_key,
+                                     facts=RunFacts(image_ref=image_ref, audio_ref=audio_ref, audio_id=request.audio_id,
+                                                    seconds=request.audio_duration_s, watermark=request.watermark,
+                                                    callback_url=request.callback_url, **facts))
+
+    async def events(self, row: int, *, timeout: float = 60.0) -> list:  # type: ignore[type-arg]
+        """Every event of run *row* until it ends."""
+        import asyncio
+
+        async def collect() -> list:  # type: ignore[type-arg]
+            return [event async for event in self.runs.watch(row)]
+
+        return await asyncio.wait_for(collect(), timeout)
+
+    def close(self) -> None:
+        self.runs.detach()
+        self.db.close()
+
+    def __enter__(self) -> JobHarness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def run_to_end(provider, request, *, data_dir: Path, owner: str | None = None,  # type: ignore[no-untyped-def]
+                     changes: list[str] | None = None, **options):
+    """Run one run on the real engine to its end; returns (events, history)."""
+    deadline = options.pop("deadline_s", None)
+    if deadline is not None:
+        options["timing"] = fast_timing(deadline_s=deadline)
+    with JobHarness(data_dir, provider, **options) as harness:
+        row = await harness.start(request, provider=provider.spec.name, owner=owner, changes=changes)
+        events = await harness.events(row)
+    return events, harness.history
 
 
 @contextlib.contextmanager

@@ -76,6 +76,7 @@ async def _resolve(run: Run, detail: str | Text) -> TaskState | None:
     A lookup that fails is asked again, until the deadline: one failed lookup never settles a run.
     """
     failures = 0
+    run.save(status=Status.CONFIRMING, message=Text("job.looking_up", detail=detail, provider=run.label))
     while True:
         try:
             return await _lookup(run)
@@ -83,7 +84,6 @@ async def _resolve(run: Run, detail: str | Text) -> TaskState | None:
             failures += 1
             if run.age() > run.ctx.timing.deadline_s:
                 raise _Unclear(Text("job.lookup_failed", error=exc.text), lookup=True) from exc
-            run.save(status=Status.CONFIRMING, message=Text("job.looking_up", detail=detail, provider=run.label))
             await run.pause(run.next_delay(0, failures))
             if run.stopped():
                 raise _Unclear(detail, lookup=True) from exc

@@ -119,6 +119,8 @@ class SimulatorState:
         self.tasks: dict[str, SimTask] = {}
         self.by_external: dict[tuple[str, str], SimTask] = {}
         self.creates: dict[str, int] = {}
+        #: Creates refused for capacity, per gateway (the account was full).
+        self.refused: dict[str, int] = {}
         self.polls: dict[str, int] = {}
         self.callbacks_sent: list[tuple[str, dict]] = []
         #: Tasks a client asked to cancel.
@@ -176,15 +178,17 @@ class SimulatorState:
         return False
 
     def over_capacity(self, gateway: str) -> bool:
-        """Whether a new task would exceed the concurrency limit (or a capacity fault fires)."""
-        if self.take("capacity_refusals"):
-            return True
+        """Whether a new task would exceed the account's parallel limit (or a capacity fault fires); counted."""
+        refused = self.take("capacity_refusals")
         limit = self.config.max_in_flight
-        if not limit:
-            return False
-        now = time.monotonic()
-        running = sum(1 for t in self.tasks.values() if t.gateway == gateway and t.phase(now) in ("queued", "running"))
-        return running >= limit
+        if not refused and limit:
+            now = time.monotonic()
+            running = sum(1 for t in self.tasks.values()
+                          if t.gateway == gateway and t.phase(now) in ("queued", "running"))
+            refused = running >= limit
+        if refused:
+            self.refused[gateway] = self.refused.get(gateway, 0) + 1
+        return refused
 
     # -- media ---------------------------------------------------------------------------------
     async def fetch(self, value: str, what: str) -> bytes:
