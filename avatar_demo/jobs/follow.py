@@ -87,7 +87,7 @@ async def fetch_video(run: Run, task_id: str, found: dict[str, Any]) -> None:
     gateway for a fresh address) until the deadline, then the run says the video is ready but not fetched."""
     timing = run.ctx.timing
     failures = 0
-    if not run.record.status.active:
+    if run.record.status.final:
         return  # fetched and recorded by an earlier attempt of this step (or ended otherwise)
     while True:
         try:

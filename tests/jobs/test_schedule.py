@@ -1,10 +1,10 @@
-"""When to poll and how long to wait for capacity: pure arithmetic, checked value by value."""
+"""When to poll: pure arithmetic, checked value by value."""
 
 from __future__ import annotations
 
 import pytest
 
-from avatar_demo.jobs.schedule import CapacityPolicy, PollSchedule
+from avatar_demo.jobs.schedule import PollSchedule
 
 SCHEDULE = PollSchedule(floor_s=1.0, fraction=0.1, ceiling_s=30.0, first_s=1.5)
 
@@ -62,45 +62,3 @@ def test_scaled_multiplies_every_duration_but_not_the_fraction(factor: float) ->
     assert scaled.first_s == pytest.approx(SCHEDULE.first_s * factor)
     assert scaled.fraction == SCHEDULE.fraction
     assert scaled.next_delay(0) == pytest.approx(SCHEDULE.next_delay(0) * factor)
-
-
-@pytest.mark.parametrize(
-    ("retry_after", "expected"),
-    [
-        (0.0, 0.0),  # "retry now" is honoured, not replaced by a backoff
-        (5.0, 5.0),
-        (59.5, 59.5),
-        (60.0, 60.0),
-        (3600.0, 60.0),  # capped at maximum_s
-    ],
-)
-def test_capacity_delay_honours_retry_after_up_to_the_maximum(retry_after: float, expected: float) -> None:
-    """With a Retry-After the delay is exactly min(maximum_s, Retry-After), whatever the attempt, without jitter."""
-    policy = CapacityPolicy(initial_s=2.0, maximum_s=60.0, jitter=0.25)
-    for attempt in (1, 3, 6):
-        assert policy.delay(attempt, retry_after) == expected
-
-
-@pytest.mark.parametrize(
-    ("attempt", "base"),
-    [(1, 2.0), (2, 4.0), (3, 8.0), (5, 32.0), (6, 60.0), (12, 60.0)],
-)
-def test_capacity_delay_without_retry_after_doubles_to_the_cap(attempt: int, base: float) -> None:
-    """Without jitter the delay is initial × 2^(attempt-1), capped at maximum_s."""
-    assert CapacityPolicy(initial_s=2.0, maximum_s=60.0, jitter=0.0).delay(attempt) == pytest.approx(base)
-
-
-@pytest.mark.parametrize(("attempt", "base"), [(1, 2.0), (3, 8.0)])
-def test_capacity_delay_jitter_stays_within_its_bounds(attempt: int, base: float) -> None:
-    """Jittered delays stay within base × (1 ± jitter) and do spread on both sides of the base."""
-    policy = CapacityPolicy(initial_s=2.0, maximum_s=60.0, jitter=0.25)
-    delays = [policy.delay(attempt) for _ in range(400)]
-    assert all(base * 0.75 - 1e-9 <= d <= base * 1.25 + 1e-9 for d in delays)
-    assert min(delays) < base < max(delays)
-
-
-def test_capacity_delay_jitter_never_passes_the_maximum() -> None:
-    """At the cap the jitter only shortens the wait: maximum_s is a maximum."""
-    policy = CapacityPolicy(initial_s=2.0, maximum_s=60.0, jitter=0.25)
-    delays = [policy.delay(7) for _ in range(400)]
-    assert max(delays) <= 60.0 and min(delays) < 60.0 and min(delays) >= 45.0 - 1e-9
