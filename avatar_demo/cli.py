@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from . import providers, space
 from .app.config import load_settings
 from .core.errors import AvatarDemoError, InputError
+from .providers.base import MODES
 
 __all__ = ["main"]
 
@@ -38,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     voice.add_argument("--audio", type=Path)
     voice.add_argument("--audio-id", help="an audio id from text to speech (providers that offer it)")
     gen.add_argument("--prompt", default="")
-    gen.add_argument("--mode", choices=("std", "pro"), default="std")
+    gen.add_argument("--mode", choices=MODES, default=MODES[0])
     gen.add_argument("--out", type=Path, default=None, help="copy the video here")
     gen.add_argument("--start", type=float, default=0.0)
     gen.add_argument("--max-seconds", type=float, default=None)
@@ -83,13 +85,18 @@ async def _generate(args: argparse.Namespace) -> int:
 
     # The command line serves no web routes: no callbacks, no media at a public address, and the person at the
     # keyboard is the owner, not a visitor spending a house key.
-    settings = dataclasses.replace(load_settings(default_provider=args.provider, max_audio_s=args.max_seconds),
-                                   public=False, public_url=None)
+    # A replica name of its own: the app on this machine must not take the command line's running runs for its
+    # own (a command that is interrupted has them taken over by the app once its heartbeat stops).
+    settings = load_settings(default_provider=args.provider, max_audio_s=args.max_seconds)
+    settings = dataclasses.replace(settings, public=False, public_url=None,
+                                   replica_id=f"{settings.replica_id}-cli-{os.getpid()}")
     spec = providers.spec(settings.default_provider)
     services = Services(settings)
     services.start_engine()
+    watch = asyncio.create_task(services.keep_watch())
     with contextlib.ExitStack() as stack:
         stack.callback(services.close)
+        stack.callback(watch.cancel)
         if spec.public_media and services.jobs.media_host is None:
             # A URL-only gateway on this machine (the simulator) fetches the media from a loopback file server.
             services.jobs.media_host = stack.enter_context(LoopbackFileServer(services.storage.public))

@@ -51,6 +51,24 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+@pytest.fixture(autouse=True)
+def close_services(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Every Services a test builds is closed after it: it leaves the process's engine, which stops with the last."""
+    from avatar_demo.app.services import Services
+
+    made: list[Services] = []
+    original = Services.__init__
+
+    def tracked(self: Services, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(Services, "__init__", tracked)
+    yield
+    for services in made:
+        services.close()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -177,8 +177,9 @@ class JobHarness:
         self.ctx = JobContext(self.history, AccountLines(self.history), self.data_dir / "videos", self.kept, media_host,
                               callbacks, timing or fast_timing(), on_end=on_end)
         make = provider if callable(provider) and not hasattr(provider, "spec") else (lambda name, key: provider)
-        self.runs = Runs(self.ctx, make, LineRules(app=self.db.identity, parallel=parallel or {}, secret="test"))
-        self.runs.attach(system_url=f"sqlite:///{self.data_dir / 'engine.sqlite3'}", executor_id="tests")
+        self.runs = Runs(self.ctx, make, LineRules(app=self.db.identity, parallel=parallel or {}, secret="test"),
+                         system_url=f"sqlite:///{self.data_dir / 'engine.sqlite3'}", executor_id="tests")
+        self.runs.attach()
 
     async def start(self, request, *, provider: str = "kling", owner: str | None = None,  # type: ignore[no-untyped-def]
                     user_key: str | None = None, changes: list[str] | None = None, **facts: object) -> int:

@@ -31,7 +31,7 @@ from tests.helpers import make_portrait, make_tone, wait_for
 __all__ = ["SoakConfig", "SoakReport", "run_soak"]
 
 ROOT = Path(__file__).resolve().parents[1]
-FINAL = {"done", "failed", "outcome unknown"}
+FINAL = {"done", "failed", "unknown", "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def _reconcile(work: Path, config: SoakConfig, rows: list[dict], tasks: list[dic
 
 
 def _resumed(log: Path) -> int:
-    found = re.findall(r"following (\d+) task\(s\) left unsettled", log.read_text(errors="replace"))
+    found = re.findall(r"picked up (\d+) run\(s\) left unfinished", log.read_text(errors="replace"))
     return sum(int(n) for n in found)
 
 

@@ -26,6 +26,7 @@ from ..store.history import History
 from ..store.inputs import InputStore
 from ..store.keys import Keys
 from ..store.ledger import Ledger
+from ..store.replicas import Heartbeats
 from ..store.storage import Storage
 from ..web.callbacks import CallbackHub
 from ..web.files import file_routes
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 600.0
 #: The engine launches this long after the web server starts, so the first page is not kept waiting.
 ENGINE_DELAY_S = 1.0
+#: Each replica beats this often; one silent for SILENT_S has its unfinished runs taken over by a live one.
+BEAT_S = 5.0
+SILENT_S = 20.0
 
 
 def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
@@ -58,6 +62,7 @@ class Services:
     def __init__(self, settings: Settings, *, timing: Timing | None = None, media_host: MediaHost | None = None) -> None:
         """*media_host* replaces the one the settings choose (the command line serves media on loopback)."""
         self.settings = settings
+        self._shared_secrets(settings)
         self.storage = Storage(settings.data_dir, settings.retention)
         self.storage.ensure()
         try:
@@ -70,6 +75,7 @@ class Services:
                               f"check {where}") from None
         self.history = History(self.database)
         self.ledger = Ledger(self.database)
+        self.heartbeats = Heartbeats(self.database)
         # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
@@ -85,8 +91,19 @@ class Services:
                           secret=self.keys.server_secret,
                           per_visitor=settings.house.max_jobs if settings.public else None,
                           preview_slots=settings.prepare_slots)
-        self.runs = Runs(self.jobs, self.provider, rules)
-        self._engine_started = False
+        self.runs = Runs(self.jobs, self.provider, rules, system_url=self.system_database_url,
+                         executor_id=settings.replica_id)
+
+    @staticmethod
+    def _shared_secrets(settings: Settings) -> None:
+        # Replicas on one database must sign callbacks and browser ids alike: a secret one of them generated for
+        # itself would make every other replica refuse its browsers' ids and its gateways' callbacks.
+        if settings.database_url and not settings.database_url.startswith("sqlite"):
+            missing = [name for name, value in (("AVATAR_SERVER_SECRET", settings.server_secret),
+                                                ("AVATAR_STATE_SECRET", settings.state_secret)) if not value]
+            if missing:
+                raise ConfigError(f"With AVATAR_DATABASE_URL on Postgres every replica must share its secrets: set "
+                                  f"{' and '.join(missing)} (the same long random value on every replica)")
 
     @property
     def system_database_url(self) -> str:
@@ -96,17 +113,33 @@ class Services:
         return f"sqlite:///{self.storage.root / 'engine.sqlite3'}"
 
     def start_engine(self) -> None:
-        """Join the durable engine (it launches in the background; runs wait for it). Idempotent."""
-        if not self._engine_started:
-            self._engine_started = True
-            self.runs.attach(system_url=self.system_database_url, executor_id=self.settings.replica_id)
+        """Join the durable engine now (it launches in the background; runs wait for it). Idempotent."""
+        self.runs.attach()
 
     def close(self) -> None:
-        """Leave the engine and close the database (the engine stops with the last app of the process)."""
-        if self._engine_started:
-            self._engine_started = False
+        """Leave the engine and close the database (the engine stops with the last app of the process). A replica
+        that stops on purpose says so: a live one takes its unfinished runs over at once."""
+        if self.runs.attached:
             self.runs.detach()
+            try:
+                self.heartbeats.stopped(self.settings.replica_id)
+            except DatabaseError as exc:
+                log.warning("could not record this replica's stop (%s); others take over when its beat is old", exc)
         self.database.close()
+
+    async def keep_watch(self) -> None:
+        """Beat for this replica, and take over the runs of replicas that stopped or went silent (for ever)."""
+        me = self.settings.replica_id
+        while True:
+            try:
+                await asyncio.to_thread(self.heartbeats.beat, me)
+                silent = await asyncio.to_thread(self.heartbeats.claim_silent, me, silent_s=SILENT_S)
+                if silent:
+                    taken = await self.runs.engine.recover(silent)
+                    log.info("took over %d run(s) of replica(s) %s", taken, ", ".join(silent))
+            except Exception:  # noqa: BLE001 - a missed beat is retried; it must never stop the app
+                log.exception("heartbeat failed")
+            await asyncio.sleep(BEAT_S)
 
     def provider(self, name: str, user_key: str | None = None) -> Provider:
         """A provider object for one run; a bring-your-own key lives only in it."""
@@ -134,6 +167,13 @@ class Services:
         """Launch the engine once the server answers, then clean up now and periodically (for the app's lifetime)."""
         await asyncio.sleep(ENGINE_DELAY_S)
         self.start_engine()
+        watch = asyncio.create_task(self.keep_watch(), name="avatar-demo-heartbeat")
+        try:
+            await self._sweep_forever()
+        finally:
+            watch.cancel()
+
+    async def _sweep_forever(self) -> None:
         while True:
             try:
                 await asyncio.to_thread(self.sweep)

@@ -100,6 +100,10 @@ class Engine:
                          "application_version": APP_VERSION, "log_level": "WARNING",
                          "notification_listener_polling_interval_sec": POLL_S})
             DBOS.launch()
+            # Launching recovers this replica's unfinished workflows; say how many, once.
+            left = DBOS.list_workflows(status="PENDING", executor_id=executor_id, load_input=False, load_output=False)
+            if left:
+                log.info("the engine picked up %d run(s) left unfinished", len(left))
         except BaseException as exc:  # noqa: BLE001 - reported to every run that waits for the engine
             log.error("the durable engine could not start: %s", exc)
             self._failed = exc
@@ -153,6 +157,19 @@ class Engine:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
+
+    async def recover(self, executors: list[str]) -> int:
+        """Take over the unfinished runs of other replicas (they stopped beating): each is put back in line, and
+        exactly one replica runs it. Returns how many."""
+        await self.ready()
+
+        def recover() -> int:
+            from dbos import DBOS
+
+            # The Python call behind DBOS's workflow-recovery admin endpoint.
+            return len(DBOS._recover_pending_workflows(executors))
+
+        return await asyncio.to_thread(recover)
 
     async def start_check(self, app: str, row: int, token: str) -> None:
         """Look at unresolved run *row* once more, in a workflow of its own (*token* makes each look distinct)."""

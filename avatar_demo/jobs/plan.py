@@ -13,7 +13,7 @@ from ..core.text import Text
 from ..media.audio import MIN_AUDIO_S
 from ..media.face import Face
 from ..media.ffmpeg import media_duration
-from ..providers.base import AvatarRequest
+from ..providers.base import MODES, AvatarRequest
 from ..providers.spec import Cost, ProviderSpec
 from .inputs import Inputs, Lease
 
@@ -134,7 +134,7 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
     audio_id = (job.audio_id or "").strip() if spec.tts else ""
     if not job.audio and not audio_id:
         raise InputError(Text("input.no_voice"))
-    if job.mode not in ("std", "pro"):
+    if job.mode not in MODES:
         raise InputError(Text("input.mode", mode=repr(job.mode)))
     callback_url = _check_url(job.callback_url)
     external_id = _external_id(job.external_task_id, external_prefix)

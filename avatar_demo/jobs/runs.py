@@ -19,7 +19,7 @@ from .engine import Engine
 from .events import Event, Failed, Succeeded, Unresolved
 from .lines import LineRules
 from .steps import MakeProvider, Steps
-from .watch import Signals, watch_run
+from .watch import Signals, waiting_note, watch_run
 
 __all__ = ["Runs"]
 
@@ -27,9 +27,13 @@ __all__ = ["Runs"]
 class Runs:
     """The runs of one app (one history), on the process's engine."""
 
-    def __init__(self, ctx: JobContext, make_provider: MakeProvider, rules: LineRules, *,
-                 engine: Engine | None = None) -> None:
+    def __init__(self, ctx: JobContext, make_provider: MakeProvider, rules: LineRules, *, system_url: str,
+                 executor_id: str, engine: Engine | None = None) -> None:
+        """*system_url* is where the engine keeps its workflows; *executor_id* names this replica to it."""
         self.ctx = ctx
+        self.system_url = system_url
+        self.executor_id = executor_id
+        self.attached = False
         self.rules = rules
         self.app_id = rules.app
         self.steps = Steps(ctx, make_provider)
@@ -37,12 +41,18 @@ class Runs:
         self.signals = Signals()
         ctx.history.on_change = self.signals.ring
 
-    def attach(self, *, system_url: str, executor_id: str) -> None:
-        """Join the process's engine (launched in the background the first time)."""
-        self.engine.attach(self, system_url=system_url, executor_id=executor_id)
+    def attach(self) -> None:
+        """Join the process's engine (launched in the background the first time; recovers this replica's unfinished
+        runs when it launches). Idempotent."""
+        if not self.attached:
+            self.attached = True
+            self.engine.attach(self, system_url=self.system_url, executor_id=self.executor_id)
 
     def detach(self) -> None:
-        self.engine.detach(self.app_id)
+        """Leave the engine (it stops with the last app of the process)."""
+        if self.attached:
+            self.attached = False
+            self.engine.detach(self.app_id)
 
     async def begin(self, provider: str, *, owner: str | None, prompt: str, mode: str,
                     external_task_id: str | None = None, changes: list[str] | None = None,
@@ -72,6 +82,7 @@ class Runs:
         assert record is not None
         spec = providers.spec(record.provider)
         queue, partition = self.rules.queue(spec, record.account or spec.name, record.visitor)
+        self.attach()
         try:
             await self.engine.enqueue(queue, self.app_id, row, partition)
         except Exception as exc:
@@ -98,6 +109,12 @@ class Runs:
             if isinstance(event, (Succeeded, Failed, Unresolved)):
                 await self.engine.closed(self.app_id, row)
             yield event
+
+    def shown(self, record: Record) -> Record:
+        """*record* as a person should read it: a run in line says where it stands and about how long it waits."""
+        if record.status is not Status.PENDING:
+            return record
+        return replace(record, message=waiting_note(self.ctx.history, record, self._limit(record)))
 
     def _limit(self, record: Record) -> int:
         spec = providers.spec(record.provider)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from ..core.errors import InputError, UnexpectedReply
 from ..core.status import Status
@@ -17,6 +17,7 @@ __all__ = [
     "Cancellable",
     "HasCallbacks",
     "Lookup",
+    "MODES",
     "Provider",
     "Status",
     "TaskState",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 Mode = Literal["std", "pro"]
+#: The modes every gateway offers: std (720p) and pro (1080p).
+MODES: tuple[Mode, ...] = get_args(Mode)
 MAX_PROMPT = 2500
 
 
@@ -57,7 +60,7 @@ class AvatarRequest:
     def __post_init__(self) -> None:
         if (self.audio is None) == (self.audio_id is None):
             raise InputError(Text("input.one_voice"))
-        if self.mode not in ("std", "pro"):
+        if self.mode not in MODES:
             raise InputError(Text("input.mode", mode=repr(self.mode)))
         if len(self.prompt) > MAX_PROMPT:
             raise InputError(Text("input.prompt_too_long", length=len(self.prompt), limit=MAX_PROMPT,

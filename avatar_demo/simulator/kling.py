@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import providers
+from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, dropped_reply, request_id, video_response
 from .state import MediaProblem, SimTask, SimulatorState
@@ -141,7 +142,7 @@ class _KlingGateway:
             return _error(1201, "exactly one of audio_id and sound_file is required")
         if len(body.get("prompt") or "") > 2500:
             return _error(1201, "prompt exceeds 2500 characters")
-        if (body.get("mode") or "std") not in ("std", "pro"):
+        if (body.get("mode") or "std") not in MODES:
             return _error(1201, "mode must be std or pro")
         try:
             self.state.check_image(await self.state.fetch(image, "image"))

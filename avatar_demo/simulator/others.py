@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, dropped_reply, video_response
 from .state import MediaProblem, SimTask, SimulatorState
@@ -138,7 +139,7 @@ def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
         image_url, audio_url = inputs.get("image_url") or "", inputs.get("audio_url") or ""
         if not image_url.startswith(("http://", "https://")) or not audio_url.startswith(("http://", "https://")):
             return error(422, "input.image_url and input.audio_url must be URLs")
-        if (inputs.get("mode") or "std") not in ("std", "pro"):
+        if (inputs.get("mode") or "std") not in MODES:
             return error(422, "input.mode must be std or pro")
         try:
             state.check_image(await state.fetch(image_url, "image_url"))

@@ -7,7 +7,6 @@ write lock up front (BEGIN IMMEDIATE) and on Postgres is a transaction whose row
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,13 +50,9 @@ class Database:
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = sa.create_engine(parsed, pool_size=5, max_overflow=10, pool_pre_ping=True)
-        migrate(self, legacy_dir)
-
-    @property
-    def identity(self) -> str:
-        """A stable name for this database (the same on every replica that shares it), without its password."""
-        shown = sqlalchemy_url(self.url).render_as_string(hide_password=True)
-        return hashlib.sha256(shown.encode()).hexdigest()[:12]
+        #: The app's name for this database, kept in it: the same on every replica that shares it, however each
+        #: one spells the address.
+        self.identity = migrate(self, legacy_dir)
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

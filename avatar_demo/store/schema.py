@@ -7,6 +7,7 @@ are added, old status words become ids, and the allowance file of versions befor
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,18 +128,26 @@ heartbeats = sa.Table(
     sa.Column("stopped", Integer, nullable=False, server_default="0"),
 )
 
-_version = sa.Table("avatar_schema", metadata, sa.Column("version", Integer, nullable=False))
+#: The schema's version, and the app's own name for this database (the same on every replica that shares it).
+_version = sa.Table("avatar_schema", metadata, sa.Column("version", Integer, nullable=False),
+                    sa.Column("app_id", Text))
 
 
-def migrate(db: Database, legacy_dir: Path | None = None) -> None:
-    """Bring *db* to VERSION: one path for a new database, an old SQLite file, and Postgres alike."""
+def migrate(db: Database, legacy_dir: Path | None = None) -> str:
+    """Bring *db* to VERSION: one path for a new database, an old SQLite file, and Postgres alike. Returns the
+    database's app id."""
     with db.write() as conn:
         metadata.create_all(conn, checkfirst=True)
-        _add_missing_columns(conn)
+        _add_missing_columns(conn, tasks)
+        _add_missing_columns(conn, _version)
         found = conn.execute(sa.select(_version.c.version)).scalar()
         if found is None:
             conn.execute(_version.insert().values(version=0))
             found = 0
+        app_id = conn.execute(sa.select(_version.c.app_id)).scalar()
+        if app_id is None:
+            app_id = secrets.token_hex(6)
+            conn.execute(_version.update().values(app_id=app_id))
         if found < 2:
             # Versions before 0.5 stored our English words for a status; ids are stable, words live in catalogs.
             for word, status in LEGACY_WORDS.items():
@@ -147,16 +156,17 @@ def migrate(db: Database, legacy_dir: Path | None = None) -> None:
             conn.execute(_version.update().values(version=VERSION))
     if legacy_dir is not None:
         _bring_in_allowance(db, Path(legacy_dir) / "allowance.sqlite3")
+    return str(app_id)
 
 
-def _add_missing_columns(conn: sa.Connection) -> None:
-    present = {c["name"] for c in sa.inspect(conn).get_columns("tasks")}
-    for column in tasks.columns:
+def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for column in table.columns:
         if column.name in present:
             continue
         kind = column.type.compile(dialect=conn.dialect)
         default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
-        conn.execute(sa.text(f"ALTER TABLE tasks ADD COLUMN {column.name} {kind}{default}"))
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}"))
 
 
 def _bring_in_allowance(db: Database, old: Path) -> None:

@@ -139,7 +139,8 @@ class LabTab:
         shown: tuple[str, list[dict[str, Any]]] | None = None
         while True:
             found = await asyncio.to_thread(self.ui.services.history.many, [one.row for one in started.values()])
-            records = {cell: found.get(one.row) for cell, one in started.items()}
+            records = {cell: self.ui.services.runs.shown(found[one.row]) if one.row in found else None
+                       for cell, one in started.items()}
             done = all(r is None or not r.status.active for r in records.values())
             grid = lab_grid_html(prompt_rows, columns, records,
                                  shared_note([r for r in records.values() if r is not None]), lang)

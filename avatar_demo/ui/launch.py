@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from ..app.config import load_settings
 from ..core.errors import ConfigError
 from ..policy import UploadLimiter
+from ..web.replica import ReplicaHeader
 from .i18n import I18N
 from .layout import build_demo
 from .mcp import expose_only
@@ -58,7 +59,8 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
             "lifespan": services.lifespan,
             "middleware": [Middleware(UploadLimiter, mb_per_hour=settings.house.upload_mb_per_hour,
                                       hops=settings.house.proxy_hops, max_body=MAX_UPLOAD_MB * 1024 * 1024,
-                                      enabled=settings.public)],
+                                      enabled=settings.public),
+                           Middleware(ReplicaHeader, replica=settings.replica_id)],
         },
     }
 

@@ -31,7 +31,7 @@ def services(tmp_path: Path, **env: str) -> Services:
 
 async def run(app: Services, provider: str, job: JobInput, visitor: Visitor = STRANGER, **options: object):
     started = await Generations(app).start(visitor, provider, job, **options)
-    return [event async for event in app.followers.watch(started.tracked)]
+    return [event async for event in app.runs.watch(started.row)]
 
 
 async def test_a_task_created_then_failed_keeps_its_run_spent(gateways, media_dir: Path, tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ async def test_sending_anyway_counts_against_the_allowance_like_any_run(gateways
         image=media_dir / "drawing.jpg", audio=media_dir / "speech.mp3", allow_no_face=True))
     assert any("sent anyway" in w for w in started.plan.warnings)
     assert any(c == "Photo: no face found" for c in started.plan.changes)
-    events = [e async for e in app.followers.watch(started.tracked)]
+    events = [e async for e in app.runs.watch(started.row)]
     assert isinstance(events[-1], Succeeded)
     assert app.ledger.usage(STRANGER.key, utc_day()).runs == 1
 
@@ -140,6 +140,6 @@ async def test_a_face_is_named_in_the_changes_and_the_preview_needs_none(gateway
                                                                       audio=media_dir / "speech.mp3"))
     assert "Photo: no face found" in preview.plan.changes and preview.plan.warnings == []
     for started in (with_face, preview):
-        events = [e async for e in app.followers.watch(started.tracked)]
+        events = [e async for e in app.runs.watch(started.row)]
         assert isinstance(events[-1], Succeeded)
     assert events[-1].note == "no face found: the preview moves the whole photo instead"

@@ -29,7 +29,7 @@ def bench(tmp_path: Path, **env: str) -> Workbench:
 
 
 async def finished(workbench: Workbench, started) -> Succeeded:  # type: ignore[no-untyped-def]
-    events = [e async for e in workbench.services.followers.watch(started.tracked)]
+    events = [e async for e in workbench.services.runs.watch(started.row)]
     assert isinstance(events[-1], Succeeded), events[-1]
     return events[-1]
 
@@ -41,15 +41,15 @@ async def test_a_rerun_uses_the_kept_inputs_and_links_to_its_parent(gateways, me
     parent = await workbench.generations.start(ALICE, "kling", JobInput(
         image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3", prompt="smile"), owner=owner)
     await finished(workbench, parent)
-    child = await workbench.rerun(ALICE, owner, parent.tracked.row, prompt="smile and wink", mode="pro",
+    child = await workbench.rerun(ALICE, owner, parent.row, prompt="smile and wink", mode="pro",
                                   provider="cometapi")
     await finished(workbench, child)
-    record = workbench.services.history.owned(owner, child.tracked.row)
+    record = workbench.services.history.owned(owner, child.row)
     assert (record.parent, record.prompt, record.mode, record.provider) == \
-        (parent.tracked.row, "smile and wink", "pro", "cometapi")
+        (parent.row, "smile and wink", "pro", "cometapi")
     assert record.tweak == {"prompt": ["smile", "smile and wink"], "mode": ["std", "pro"],
                             "gateway": ["kling", "cometapi"]}
-    first = workbench.services.history.owned(owner, parent.tracked.row)
+    first = workbench.services.history.owned(owner, parent.row)
     assert (record.image_ref, record.audio_ref) == (first.image_ref, first.audio_ref)
     assert sorted(p.name for p in workbench.services.storage.inputs.iterdir()) == \
         sorted([first.image_ref, first.audio_ref])
@@ -61,8 +61,8 @@ async def test_a_rerun_keeps_what_is_not_changed(gateways, media_dir: Path, tmp_
     parent = await workbench.generations.start(ALICE, "kling", JobInput(
         image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3", prompt="nod", mode="pro"), owner=owner)
     await finished(workbench, parent)
-    child = await workbench.rerun(ALICE, owner, parent.tracked.row)
-    record = workbench.services.history.owned(owner, child.tracked.row)
+    child = await workbench.rerun(ALICE, owner, parent.row)
+    record = workbench.services.history.owned(owner, child.row)
     assert (record.prompt, record.mode, record.provider, record.tweak) == ("nod", "pro", "kling", {})
 
 
@@ -73,7 +73,7 @@ async def test_another_owners_run_is_not_found_anywhere(gateways, media_dir: Pat
     run = await workbench.generations.start(ALICE, "local", JobInput(
         image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3"), owner=alice)
     await finished(workbench, run)
-    row = run.tracked.row
+    row = run.row
     missing = f"Run {row} is not one of your runs"
     with pytest.raises(InputError, match=missing):
         await workbench.rerun(ALICE, bob, row)
@@ -96,7 +96,7 @@ async def test_a_rerun_of_inputs_no_longer_kept_says_so(gateways, media_dir: Pat
     for kept in workbench.services.storage.inputs.iterdir():
         kept.unlink()
     with pytest.raises(InputError, match="are no longer kept .* upload them again on the Generate tab"):
-        await workbench.rerun(ALICE, owner, run.tracked.row)
+        await workbench.rerun(ALICE, owner, run.row)
 
 
 @pytest.mark.parametrize(("rating", "note", "message"), [
@@ -110,7 +110,7 @@ async def test_a_verdict_outside_the_rules_is_refused(gateways, media_dir: Path,
     run = await workbench.generations.start(ALICE, "local", JobInput(
         image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3"), owner=owner)
     with pytest.raises(InputError, match=message):
-        workbench.rate(owner, run.tracked.row, rating, note)
+        workbench.rate(owner, run.row, rating, note)
 
 
 async def test_a_rerun_spends_the_allowance_like_any_run(gateways, media_dir: Path, tmp_path: Path) -> None:
@@ -120,10 +120,10 @@ async def test_a_rerun_spends_the_allowance_like_any_run(gateways, media_dir: Pa
     run = await workbench.generations.start(ALICE, "kling", JobInput(
         image=media_dir / "portrait.jpg", audio=media_dir / "speech.mp3"), owner=owner)
     await finished(workbench, run)
-    await finished(workbench, await workbench.rerun(ALICE, owner, run.tracked.row, prompt="again"))
+    await finished(workbench, await workbench.rerun(ALICE, owner, run.row, prompt="again"))
     assert workbench.services.ledger.usage(ALICE.key, utc_day()).runs == 2
     with pytest.raises(Exception, match="0 of 2 free runs left"):
-        await workbench.rerun(ALICE, owner, run.tracked.row, prompt="once more")
+        await workbench.rerun(ALICE, owner, run.row, prompt="once more")
 
 
 async def test_an_export_of_one_batch_holds_only_that_batch(gateways, media_dir: Path, tmp_path: Path) -> None:
@@ -138,4 +138,4 @@ async def test_an_export_of_one_batch_holds_only_that_batch(gateways, media_dir:
     export = await workbench.export(owner, batch="lab-1")
     with zipfile.ZipFile(export.path) as archive:
         videos = [n for n in archive.namelist() if n.startswith("videos/")]
-    assert sorted(videos) == sorted(f"videos/run-{s.tracked.row}.mp4" for s in batch)
+    assert sorted(videos) == sorted(f"videos/run-{s.row}.mp4" for s in batch)

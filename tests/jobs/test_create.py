@@ -73,6 +73,32 @@ async def test_an_unclear_create_is_settled_by_the_gateways_callback(gateways, r
     assert history.all()[-1].task_id == events[-1].task_id
 
 
+@pytest.mark.parametrize("name", [s.name for s in simulated() if not s.external_ids and s.callbacks])
+async def test_the_task_a_callback_names_is_recorded_before_it_is_read(gateways, receiver, request_, tmp_path: Path,
+                                                                      name: str) -> None:
+    """The callback names the task; the confirming read then fails (the gateway's reads are down): the id is already
+    in the record, so a crash here would keep it. Once reads answer, the run ends with its video, one create."""
+    gateways.state.faults.ambiguous_creates = 1
+    gateways.state.faults.ambiguous_mode = "drop"
+    gateways.state.config.job_seconds = 2.0
+    before = gateways.state.creates.get(name, 0)
+    with LoopbackFileServer(tmp_path / "pub") as host, \
+            JobHarness(tmp_path, provider_for(name), media_host=host, callbacks=receiver) as harness:
+        gateways.state.faults.poll_error_rate = 1.0
+        row = await harness.start(request_, provider=name)
+        for _ in range(400):
+            if harness.history.get(row).task_id:
+                break
+            await asyncio.sleep(0.05)
+        record = harness.history.get(row)
+        assert record.task_id and record.status is Status.CONFIRMING, record
+        gateways.state.faults.poll_error_rate = 0.0
+        events = await harness.events(row)
+    assert isinstance(events[-1], Succeeded), events[-1]
+    assert events[-1].task_id == record.task_id
+    assert gateways.state.creates[name] - before == 1
+
+
 @pytest.mark.parametrize("name", [s.name for s in simulated()])
 async def test_a_create_that_never_connected_is_definite(request_, tmp_path: Path, name: str) -> None:
     """Nothing listens at the gateway's address: nothing was sent, so it is a plain failure, never "unknown"."""
