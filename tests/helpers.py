@@ -218,7 +218,11 @@ async def run_to_end(provider, request, *, data_dir: Path, owner: str | None = N
                      changes: list[str] | None = None, **options):
     """Run one run on the real engine to its end; returns (events, history)."""
     deadline = options.pop("deadline_s", None)
-    if deadline is not None:
+    if not options.pop("fast", True):
+        from avatar_demo.jobs import Timing
+
+        options["timing"] = Timing(**({"deadline_s": deadline} if deadline is not None else {}))
+    elif deadline is not None:
         options["timing"] = fast_timing(deadline_s=deadline)
     with JobHarness(data_dir, provider, **options) as harness:
         row = await harness.start(request, provider=provider.spec.name, owner=owner, changes=changes)

@@ -7,10 +7,9 @@ voice cap, external-id namespacing and the clean-up of inputs hold for each of t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .. import providers
@@ -48,25 +47,27 @@ class Generations:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.policy = services.policy
-        #: Requests still preparing, per visitor: they count against the jobs a visitor may run at once.
-        self._preparing: Counter[str] = Counter()
+        #: Each visitor's own preparation slots (public mode).
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
-    def preparing(self, visitor: str) -> int:
-        """Requests of *visitor* whose inputs are being prepared (runs in line or at the gateway are the queue's)."""
-        return self._preparing[visitor]
-
-    @contextmanager
-    def _preparing_for(self, visitor: Visitor) -> Iterator[None]:
-        # Preparing is this server's work: in public mode one visitor prepares at most as many requests at once
-        # as they may run. Their runs then wait in their account's line, never refused for being many.
-        self.policy.check_jobs(self._preparing[visitor.key], 1)
-        self._preparing[visitor.key] += 1
-        try:
+    @contextlib.asynccontextmanager
+    async def _preparing_for(self, visitor: Visitor) -> AsyncIterator[None]:
+        # Preparing is this server's work: in public mode each visitor prepares at most as many requests at once as
+        # they may run, so one visitor's burst waits behind itself and never takes everyone's preparation slots.
+        if not self.policy.public:
             yield
+            return
+        slots, users = self._slots.get(visitor.key) or (asyncio.Semaphore(self.policy.rules.max_jobs), 0)
+        self._slots[visitor.key] = (slots, users + 1)
+        try:
+            async with slots:
+                yield
         finally:
-            self._preparing[visitor.key] -= 1
-            if self._preparing[visitor.key] <= 0:
-                del self._preparing[visitor.key]
+            slots, users = self._slots[visitor.key]
+            if users <= 1:
+                del self._slots[visitor.key]
+            else:
+                self._slots[visitor.key] = (slots, users - 1)
 
     def _prefix(self, visitor: Visitor) -> str | None:
         # In public mode a chosen external id is namespaced per visitor: no one can name another's task.
@@ -95,7 +96,9 @@ class Generations:
         if spec.tts:
             self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
         self.services.storage.check_space()
-        with self._preparing_for(visitor):
+        async with self._preparing_for(visitor):
+            # Asked again now that it is this request's turn: a burst that outruns the allowance is not prepared.
+            permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,
                                   external_prefix=self._prefix(visitor))

@@ -100,10 +100,6 @@ class Engine:
                          "application_version": APP_VERSION, "log_level": "WARNING",
                          "notification_listener_polling_interval_sec": POLL_S})
             DBOS.launch()
-            # Launching recovers this replica's unfinished workflows; say how many, once.
-            left = DBOS.list_workflows(status="PENDING", executor_id=executor_id, load_input=False, load_output=False)
-            if left:
-                log.info("the engine picked up %d run(s) left unfinished", len(left))
         except BaseException as exc:  # noqa: BLE001 - reported to every run that waits for the engine
             log.error("the durable engine could not start: %s", exc)
             self._failed = exc

@@ -4,6 +4,7 @@ point, is one workflow of the durable engine."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -22,6 +23,8 @@ from .steps import MakeProvider, Steps
 from .watch import Signals, waiting_note, watch_run
 
 __all__ = ["Runs"]
+
+log = logging.getLogger(__name__)
 
 
 class Runs:
@@ -46,6 +49,10 @@ class Runs:
         runs when it launches). Idempotent."""
         if not self.attached:
             self.attached = True
+            left = self.ctx.history.in_flight()
+            if left:
+                # Launching the engine carries each of them on at the step it was in.
+                log.info("the engine picked up %d run(s) left unfinished", left)
             self.engine.attach(self, system_url=self.system_url, executor_id=self.executor_id)
 
     def detach(self) -> None:

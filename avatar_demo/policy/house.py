@@ -86,11 +86,6 @@ class HousePolicy:
             return None
         return self.rules.free_seconds, Text("house.voice_cap", seconds=self.rules.free_seconds)
 
-    def check_jobs(self, busy: int, runs: int) -> None:
-        """In public mode a visitor runs at most AVATAR_MAX_JOBS_PER_VISITOR jobs at once (*busy* are theirs now)."""
-        if self.public and busy + runs > self.rules.max_jobs:
-            raise NotAllowed(Text("house.too_many_jobs", busy=busy, most=self.rules.max_jobs))
-
     def _may_use_house_key(self, visitor: Visitor) -> None:
         rules = self.rules
         if not rules.house_key:

@@ -273,6 +273,12 @@ class History:
             return int(conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
                 tasks.c.account == account, tasks.c.status.in_(AT_GATEWAY))).scalar() or 0)
 
+    def in_flight(self) -> int:
+        """Runs whose create was sent or is being sent and that have not ended (any account, any replica)."""
+        with self.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
+                tasks.c.status.in_([s.value for s in Status if s.followed]))).scalar() or 0)
+
     def waiting(self, account: str) -> list[int]:
         """*account*'s runs waiting for capacity, oldest first."""
         with self.db.read() as conn:

@@ -109,7 +109,8 @@ async def test_tts_audio_id_drives_a_create(gateways, prepared, tmp_path: Path, 
     assert isinstance(provider, TextToSpeech)
     voice = await provider.tts(TtsRequest(text="Hello there, this is a test of the voice.", voice_id="oversea_male1"))
     assert voice.audio_id and voice.duration_s >= 2.0
-    events, _ = await run_to_end(provider, AvatarRequest(image=prepared.image.path, audio_id=voice.audio_id), data_dir=tmp_path)
+    events, _ = await run_to_end(provider_for(name), AvatarRequest(image=prepared.image.path, audio_id=voice.audio_id),
+                                 data_dir=tmp_path)
     assert isinstance(events[-1], Succeeded)
     with pytest.raises(RequestRejected, match="Voice id not found"):
         await provider.tts(TtsRequest(text="hi", voice_id="preset-123"))

@@ -198,26 +198,33 @@ def test_a_burst_of_parallel_requests_cannot_overdraw(burst_app, sim, stranger, 
 
 
 def test_one_visitor_cannot_hold_every_slot(app, sim, stranger, media_dir: Path) -> None:
-    """Attack: queue and concurrency limits were shared by everyone, so one stranger could hold them all."""
+    """Attack: queue and concurrency limits were shared by everyone, so one stranger could hold them all. Now a
+    visitor's runs past AVATAR_MAX_JOBS_PER_VISITOR wait in their own line, and someone else is served at once."""
     sim.state.config.job_seconds = 5.0
     hog, other = stranger(app), stranger(app)
     generate_id = ids(hog)["generate"]
     image, audio = hog.upload(media_dir / "portrait.jpg"), hog.upload(media_dir / "speech.mp3")
     before = creates(sim)
-    with concurrent.futures.ThreadPoolExecutor(2 * MAX_JOBS) as pool:
+    with concurrent.futures.ThreadPoolExecutor(FREE_RUNS + 1) as pool:
         hogging = [pool.submit(hog.call, generate_id, generate_args(image=image, audio=audio))
-                   for _ in range(2 * MAX_JOBS)]
-        # While the hog's jobs run, someone else is served at once.
+                   for _ in range(FREE_RUNS + 1)]
+        # While the hog's runs go, someone else is served at once.
         theirs = generate(other, media_dir)
         replies = [f.result() for f in hogging]
     assert theirs.success, theirs.output
     served = [r for r in replies if r.success]
     refused = [r for r in replies if not r.success]
-    assert len(served) == MAX_JOBS and len(refused) == MAX_JOBS
-    assert all(f"at most {MAX_JOBS} run at once per visitor" in r.error for r in refused), [r.error for r in refused]
-    assert creates(sim) - before == MAX_JOBS + 1
-    # Refusals for being busy used none of the hog's allowance.
-    assert f"**{FREE_RUNS - MAX_JOBS} of {FREE_RUNS} free runs left today**" in allowance(hog)
+    assert len(served) == FREE_RUNS and len(refused) == 1
+    assert all("free runs" in r.error for r in refused), [r.error for r in refused]
+    assert creates(sim) - before == FREE_RUNS + 1
+    # At most MAX_JOBS of the hog's runs were at the gateway at once: the next was sent only after one had ended.
+    recent = [r for r in app.services.history.all() if r.sent_at][-(FREE_RUNS + 1):]
+    visitors = [r.visitor for r in recent]
+    rows = [r for r in recent if visitors.count(r.visitor) == FREE_RUNS]
+    ends = sorted(r.created_at + (r.elapsed_s or 0) for r in rows)
+    sent = sorted(r.sent_at for r in rows)
+    assert sent[MAX_JOBS] >= ends[0] - 0.5, (sent, ends)
+    assert f"**0 of {FREE_RUNS} free runs left today**" in allowance(hog)
 
 
 def test_many_addresses_share_one_daily_budget(tight_app, sim, stranger, media_dir: Path) -> None:

@@ -27,8 +27,9 @@ def launched(env: dict[str, str], *, own_url: bool = True, **settings_overrides)
 @pytest.fixture(scope="module")
 def app(sim, tmp_path_factory: pytest.TempPathFactory):
     """The launched app; every gateway points at the simulator; Modellix has no server key (BYO tests)."""
+    # Kling's account takes many tasks at once here: these tests are about the app, not an account's line.
     env = {**sim.env(), **{k: v for k, v in KEYS.items() if k != "MODELLIX_API_KEY"},
-           "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("appdata"))}
+           "AVATAR_DATA_DIR": str(tmp_path_factory.mktemp("appdata")), "KLING_MAX_PARALLEL": "50"}
     demo = launched(env)
     yield demo
     demo.close()

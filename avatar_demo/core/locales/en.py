@@ -57,7 +57,6 @@ EN: dict[str, str] = {
     'tts.needs_provider': 'Text to speech needs one of: {providers}. Choose one of them as provider',
     'house.ways_on': 'paste your own key under *Your own API key* (used for that request only, never stored), or choose the free offline preview',
     'house.voice_cap': 'free runs on this app are limited to {seconds:g} s of voice',
-    'house.too_many_jobs': 'You already have {busy} request(s) being prepared here; at most {most} are prepared at once per visitor. Wait for one to be in line',
     'house.no_free_runs': 'This app has no free runs: its owner lets visitors use their own keys. To go on, {ways}',
     'house.sign_in': 'Sign in with Hugging Face to use the free runs, or {ways}',
     'house.members_only': 'The free runs are for members of {orgs}. To go on, {ways}',

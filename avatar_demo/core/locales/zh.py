@@ -56,7 +56,6 @@ ZH: dict[str, str] = {
     'tts.needs_provider': '文字转语音需要以下网关之一：{providers}。请选择其中一个',
     'house.ways_on': '在“你自己的 API 密钥”中粘贴你的密钥（只用于这一次请求，从不保存），或选择免费的离线预览',
     'house.voice_cap': '本应用的免费次数每次最多使用 {seconds:g} 秒语音',
-    'house.too_many_jobs': '你已有 {busy} 个请求正在处理；每位访客同时最多处理 {most} 个。请等其中一个进入队列',
     'house.no_free_runs': '本应用不提供免费次数：所有者允许访客使用自己的密钥。要继续，请{ways}',
     'house.sign_in': '请用 Hugging Face 登录以使用免费次数，或{ways}',
     'house.members_only': '免费次数仅限 {orgs} 的成员。要继续，请{ways}',
