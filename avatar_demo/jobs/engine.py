@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,28 @@ log = logging.getLogger(__name__)
 APP_VERSION = "avatar-run-1"
 #: How often each queue looks for work to start (DBOS polls; a lower figure starts queued runs sooner).
 POLL_S = 0.25
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the moment it writes, never to a stream closed since (DBOS keeps the
+    handler it finds for the life of the process, across launches)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def _quiet_dbos() -> None:
+    dbos = logging.getLogger("dbos")
+    if not dbos.handlers:
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(levelname)s dbos: %(message)s"))
+        dbos.addHandler(handler)
+        dbos.propagate = False
 
 
 def workflow_id(app: str, row: int) -> str:
@@ -96,6 +119,7 @@ class Engine:
 
             from . import workflow  # noqa: F401 - registers the run workflow and its steps
 
+            _quiet_dbos()
             DBOS(config={"name": "avatar-demo", "system_database_url": system_url, "executor_id": executor_id,
                          "application_version": APP_VERSION, "log_level": "WARNING",
                          "notification_listener_polling_interval_sec": POLL_S})
