@@ -108,6 +108,16 @@ def test_an_older_waiter_makes_a_newer_run_wait(history: History, lines: Account
     assert history.waiting(ACCOUNT) == [waiter, newer]
 
 
+@pytest.mark.parametrize("ended", [s for s in Status if not s.active])
+def test_a_run_that_ended_in_line_is_never_admitted(history: History, lines: AccountLines, ended: Status) -> None:
+    """A run cancelled (or otherwise ended) after its create step looked, but before it asked for the room, is not
+    admitted and keeps its status: nothing may be sent for a run shown as cancelled and given back."""
+    row = run(history, ended)
+    assert lines.admit(row, ACCOUNT) is False
+    assert status(history, row) is ended
+    assert history.at_gateway(ACCOUNT) == 0
+
+
 def test_a_run_given_the_room_is_admitted_again(history: History, lines: AccountLines) -> None:
     """A run already SUBMITTING (release() gave it the room, or an earlier attempt of its step took it) keeps it,
     though the account is now full and an older run has come to wait."""
