@@ -51,6 +51,8 @@ class AccountLines:
             status = conn.execute(sa.select(tasks.c.status).where(tasks.c.id == row)).scalar()
             if status == Status.SUBMITTING.value:
                 return True  # its turn was given to it by release(), or an earlier attempt of this step took it
+            if status is None or not Status.parse(status).active:
+                return False  # cancelled since its step looked: nothing may be sent for it
             older = conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
                 tasks.c.account == account, tasks.c.status == Status.WAITING.value, tasks.c.id < row)).scalar()
             admitted = not older and (learned is None or self._busy(conn, account, besides=row) < learned)

@@ -13,6 +13,7 @@ import pytest
 from avatar_demo.core.errors import InputError
 from avatar_demo.core.status import Status
 from avatar_demo.store.export import COLUMNS, write_export
+from avatar_demo.store.database import Database
 from avatar_demo.store.history import History, RunFacts
 from avatar_demo.store.inputs import InputStore
 from avatar_demo.store.storage import Retention, Storage
@@ -22,7 +23,7 @@ from avatar_demo.store.storage import Retention, Storage
 def place(tmp_path: Path):  # type: ignore[no-untyped-def]
     storage = Storage(tmp_path / "data", Retention())
     storage.ensure()
-    history = History(storage.database)
+    history = History(Database(f"sqlite:///{storage.database}"))
     inputs = InputStore(storage.inputs)
     yield storage, history, inputs
     history.close()
