@@ -165,7 +165,12 @@ def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
         if column.name in present:
             continue
         kind = column.type.compile(dialect=conn.dialect)
-        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
+        default = ""
+        if column.server_default is not None:
+            value = str(column.server_default.arg)
+            # Numbers as they are; text quoted as SQL text.
+            literal = value if value.lstrip("-").replace(".", "", 1).isdigit() else "'" + value.replace("'", "''") + "'"
+            default = f" NOT NULL DEFAULT {literal}"
         conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}"))
 
 
