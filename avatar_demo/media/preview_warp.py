@@ -14,10 +14,13 @@ __all__ = ["FaceRig"]
 
 #: How far the lower lip and jaw drop at full openness, and the upper lip rises, as fractions of the
 #: face's width (speech opens the mouth by up to about a tenth of it; the upper lip hardly moves).
-JAW_DROP = 0.075
-UPPER_LIP = 0.012
-#: The lip line to the chin, as a fraction of the face's width: everything in it drops with the jaw.
-CHIN = 0.3
+JAW_DROP = 0.065
+UPPER_LIP = 0.03
+#: The lower lip's thickness, and how far below the lip line the skin still moves, as fractions of the
+#: face's width: the lower lip drops whole, the skin under it stretches, the chin's tip barely moves
+#: (a preview cannot turn the jaw, and a whole lower face sliding on a still neck looks wrong).
+LOWER_LIP = 0.05
+CHIN = 0.18
 #: How much darker the middle of a fully open gap is than the lip line it is drawn from.
 GAP_SHADE = 0.7
 #: How far a smile lifts and widens the mouth's corners, as fractions of the face's width.
@@ -52,7 +55,7 @@ class _Mouth:
         mc, half = (lx + rx) / 2 - ox, max((rx - lx) / 2, 2.0)
         line_top = min(lips.left[1], lips.right[1], cy) - oy
         self.area = _Region(int(mc - 0.6 * fw), int(line_top - 0.15 * fw), int(mc + 0.6 * fw) + 1,
-                            int(cy - oy + (CHIN + 0.25) * fw) + 1).clip(rw, rh)
+                            int(cy - oy + (CHIN + 0.05) * fw) + 1).clip(rw, rh)
         ys, xs = np.mgrid[self.area.y0 : self.area.y1, self.area.x0 : self.area.x1].astype(np.float32)
         self.x, self.y = xs, ys
         # Beyond the corners the line runs on level, not along the parabola's arms.
@@ -60,14 +63,14 @@ class _Mouth:
         self.line = np.broadcast_to(line, xs.shape).astype(np.float32)
         # Lips part over their width, most in the middle and not at all at the corners.
         lens = np.clip(1 - ((xs - mc) / half) ** 2, 0.0, 1.0)
-        # The jaw is wider than the lips: below them the chin drops across its width, the cheeks stretch.
-        jaw = 1 - _smoothstep((np.abs(xs - mc) - 0.3 * fw) / (0.2 * fw))
+        # Below the lips the skin drops a little wider than they are, and the cheeks beside stretch.
+        jaw = 1 - _smoothstep((np.abs(xs - mc) - half) / (0.15 * fw))
         below = ys - self.line
         # Slowly, so the skin below the corners stretches rather than folds.
-        lateral = lens + (np.maximum(jaw, lens) - lens) * _smoothstep(below / (0.35 * fw))
-        chin = 1 - _smoothstep((below - CHIN * fw) / (0.15 * fw))
+        lateral = lens + (np.maximum(jaw, lens) - lens) * _smoothstep(below / (0.2 * fw))
+        chin = 1 - _smoothstep((below - LOWER_LIP * fw) / ((CHIN - LOWER_LIP) * fw))
         self.down = (JAW_DROP * fw * lateral * chin).astype(np.float32)
-        self.up = (UPPER_LIP * fw * lens * np.clip(1 + below / (0.1 * fw), 0.0, 1.0)).astype(np.float32)
+        self.up = (UPPER_LIP * fw * lens * (1 - _smoothstep(-below / (0.12 * fw)))).astype(np.float32)
         self.lower = below >= 0
         #: Where the lips part (between the corners): only there does a gap open.
         self.parted = lens > 1e-3
