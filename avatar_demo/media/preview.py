@@ -51,9 +51,11 @@ class Preview:
 
     @property
     def message(self) -> Text:
-        """What the run says with its video: the words understood, then the notes."""
-        said = understood_text(self.words)
-        for note in self.notes:
+        """What the run says with its video: the words it followed (a face only), then the notes."""
+        parts = [understood_text(self.words)] if self.face is not None else []
+        parts += self.notes
+        said = parts[0]
+        for note in parts[1:]:
             said = Text("preview.and", first=said, then=note)
         return said
 
@@ -205,7 +207,7 @@ def render_preview(image: str | os.PathLike[str], audio: str | os.PathLike[str],
     del portrait
     words = understood(prompt)
     if face is None:
-        notes.append(Text("preview.no_face"))
+        notes.insert(0, Text("preview.no_face"))
         _encode(_whole_photo_frames(base, rms, language), size, audio, duration_s, out)
         return Preview(path=out, face=None, words=(), notes=tuple(notes))
     scaled = face.scaled(size)
