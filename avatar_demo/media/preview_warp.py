@@ -25,6 +25,8 @@ CHIN = 0.18
 GAP_SHADE = 0.7
 #: How far a smile lifts and widens the mouth's corners, as fractions of the face's width.
 SMILE_UP, SMILE_OUT = 0.03, 0.02
+# The head's motion field is computed on a grid this many pixels apart.
+_STEP = 4
 
 
 def _smoothstep(v: np.ndarray) -> np.ndarray:
@@ -129,6 +131,11 @@ class _Lids:
             travel = np.maximum(floor - lid, 0.0) * (1 - np.abs(q) ** 3)
             self.parts.append((area, xs, ys, np.float32(top), lid.astype(np.float32), travel.astype(np.float32)))
 
+    def rest(self, still: np.ndarray, featured: np.ndarray) -> None:
+        """Put both eyes' areas of *featured* back as they are in *still*."""
+        for area, *_ in self.parts:
+            featured[area.slices] = still[area.slices]
+
     def draw(self, still: np.ndarray, featured: np.ndarray, closure: float) -> None:
         """Write each eye's area of *featured*, its lid's edge drawn down by *closure* of the way."""
         remap, linear, border = cv2().remap, cv2().INTER_LINEAR, cv2().BORDER_REPLICATE
@@ -169,19 +176,26 @@ class FaceRig:
 
         ys, xs = np.mgrid[0:rh, 0:rw].astype(np.float32)
         self._x, self._y = xs, ys
+        # The head's motion is smooth, so its field is worked out on a grid a quarter as fine and
+        # enlarged: a sixteenth of the arithmetic per frame.
+        self._coarse = (max(2, -(-rw // _STEP)), max(2, -(-rh // _STEP)))
+        cw, ch = self._coarse
+        gy, gx = np.mgrid[0:ch, 0:cw].astype(np.float32)
+        gx, gy = (gx + 0.5) * rw / cw - 0.5, (gy + 0.5) * rh / ch - 0.5  # where cv2.resize puts each cell
         cx, face_cy = box.centre[0] - ox, box.centre[1] - oy
         # The head's weight: the whole head moves, the background does not; a smooth fall-off between.
-        r = np.sqrt(((xs - cx) / (0.85 * box.w)) ** 2 + ((ys - (face_cy + 0.05 * box.h)) / (1.0 * box.h)) ** 2)
+        r = np.sqrt(((gx - cx) / (0.85 * box.w)) ** 2 + ((gy - (face_cy + 0.05 * box.h)) / (1.0 * box.h)) ** 2)
         weight = 1 - _smoothstep((r - 0.65) / 0.35)
-        edge = np.minimum.reduce([xs, ys, rw - 1 - xs, rh - 1 - ys])
-        weight *= _smoothstep(edge / 6.0)
+        edge = np.minimum.reduce([gx, gy, rw - 1 - gx, rh - 1 - gy])
+        weight *= _smoothstep((edge - _STEP) / 6.0)
         pivot_x, pivot_y = cx, box.y + 1.3 * box.h - oy  # the neck, where a nod turns
         self._weight = weight.astype(np.float32)
-        self._weight_dy = (weight * (ys - pivot_y)).astype(np.float32)
-        self._weight_dx = (weight * (xs - pivot_x)).astype(np.float32)
+        self._weight_dy = (weight * (gy - pivot_y)).astype(np.float32)
+        self._weight_dx = (weight * (gx - pivot_x)).astype(np.float32)
         self._map_x = np.empty_like(xs)
         self._map_y = np.empty_like(ys)
         self._featured = self.still.copy()
+        self._dirty_mouth = self._dirty_lids = False
         self._swayed = np.empty_like(self.still)
 
     @property
@@ -193,10 +207,16 @@ class FaceRig:
         """The still region with the lips, lids and smile of this moment (the still itself when all rest)."""
         moving = openness > 0.01 or smile > 0.01
         closing = closure > 0.01 and self.lids is not None
+        featured = self._featured
+        # Only the mouth's and the eyes' areas ever differ from the still: each is written whole when it
+        # moves, and put back once when it comes to rest.
+        if not moving and self._dirty_mouth:
+            featured[self.mouth.area.slices] = self.still[self.mouth.area.slices]
+        if not closing and self._dirty_lids and self.lids is not None:
+            self.lids.rest(self.still, featured)
+        self._dirty_mouth, self._dirty_lids = moving, closing
         if not moving and not closing:
             return self.still
-        featured = self._featured
-        np.copyto(featured, self.still)
         remap, linear, border = cv2().remap, cv2().INTER_LINEAR, cv2().BORDER_REPLICATE
         if moving:
             area = self.mouth.area
@@ -219,12 +239,11 @@ class FaceRig:
             frame[self.region.slices] = featured
             return
         # Content moves with the head, so each pixel takes from where the head came from.
-        np.multiply(self._weight, -dx, out=self._map_x)
-        self._map_x += self._x
-        self._map_x += roll * self._weight_dy
-        np.multiply(self._weight, -dy, out=self._map_y)
-        self._map_y += self._y
-        self._map_y -= roll * self._weight_dx
+        shift_x = self._weight * -dx + roll * self._weight_dy
+        shift_y = self._weight * -dy - roll * self._weight_dx
+        size = (self._x.shape[1], self._x.shape[0])
+        np.add(self._x, cv2().resize(shift_x, size, interpolation=cv2().INTER_LINEAR), out=self._map_x)
+        np.add(self._y, cv2().resize(shift_y, size, interpolation=cv2().INTER_LINEAR), out=self._map_y)
         # remap writes only into a whole array, not a view into the frame, so the region is copied in.
         cv2().remap(featured, self._map_x, self._map_y, cv2().INTER_LINEAR, dst=self._swayed,
                     borderMode=cv2().BORDER_REPLICATE)
