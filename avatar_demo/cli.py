@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--callback-url", default=None)
     gen.add_argument("--external-task-id", default=None)
     gen.add_argument("--allow-no-face", action="store_true",
-                     help="send to a paid gateway even when no face is found on the photo (cartoons, animals)")
+                     help="send to a paid gateway even when no face, or several faces, are found on the photo "
+                          "(cartoons, animals, groups)")
 
     sim = sub.add_parser("simulate", help="serve the offline gateway simulator")
     sim.add_argument("--host", default="127.0.0.1")

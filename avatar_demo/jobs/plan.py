@@ -36,8 +36,11 @@ class JobInput:
     watermark: bool | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
-    #: Send to a paid gateway even when no face is found on the photo (cartoons, animals: the person's call).
+    #: Send to a paid gateway even when no face, or several faces, are found on the photo (cartoons,
+    #: animals, groups: the person's call).
     allow_no_face: bool = False
+    #: The language of the page that asked ("en", "zh"): the offline preview's banner is written in it.
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,11 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
                 # The avatar models animate a face: without one the run is paid for and fails, or worse.
                 raise InputError(Text("face.none", name=Path(str(job.image)).name))
             warnings.append(Text("face.none.sent_anyway"))
+        elif lease.face is not None and lease.face.count > 1 and not spec.free:
+            if not job.allow_no_face:
+                # With several faces the model picks one, perhaps not the one meant: paid for either way.
+                raise InputError(Text("face.several.refused", count=lease.face.count, name=Path(str(job.image)).name))
+            warnings.append(Text("face.several.sent_anyway", count=lease.face.count))
         found = lease.face.describe() if lease.face is not None else Text("face.not_found")
         changes = [Text("change.photo", change=c) for c in (*lease.image.changes, found)]
         seconds: float | None = None
@@ -165,7 +173,7 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
             image=lease.image.path, audio=None if audio_id else lease.media.audio.path if lease.media else None,
             audio_id=audio_id or None, prompt=(job.prompt or "").strip(), mode=job.mode,  # type: ignore[arg-type]
             audio_duration_s=seconds, watermark=bool(job.watermark) if spec.watermark else None,
-            callback_url=callback_url, external_task_id=external_id,
+            callback_url=callback_url, external_task_id=external_id, language=job.language,
         )
     except BaseException:
         lease.release()

@@ -84,6 +84,8 @@ class Face:
     eyes: tuple[Feature, Feature]
     mouth: Feature
     image_size: tuple[int, int]
+    #: How many faces the photo holds; this one is the largest.
+    count: int = 1
 
     @property
     def position(self) -> Text:
@@ -99,7 +101,9 @@ class Face:
         return Text(f"face.where.{row or 'middle'}.{col or 'centre'}")
 
     def describe(self) -> Text:
-        """A short phrase, e.g. "face found: 412×412 px, upper centre"."""
+        """A short phrase, e.g. "face found: 412×412 px, upper centre", or "6 faces found: the largest is used (…)"."""
+        if self.count > 1:
+            return Text("face.several", count=self.count, w=self.box.w, h=self.box.h, where=self.position)
         return Text("face.found", w=self.box.w, h=self.box.h, where=self.position)
 
     def scaled(self, size: tuple[int, int]) -> Face:
@@ -107,7 +111,7 @@ class Face:
         sx, sy = size[0] / self.image_size[0], size[1] / self.image_size[1]
         left, right = (Feature(e.box.scaled(sx, sy), e.found) for e in self.eyes)
         return Face(self.box.scaled(sx, sy), (left, right), Feature(self.mouth.box.scaled(sx, sy), self.mouth.found),
-                    size)
+                    size, self.count)
 
 
 def _open_gray(image: Image.Image | str | os.PathLike[str]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -227,7 +231,7 @@ def _features(gray: np.ndarray, face: Box) -> tuple[tuple[Feature, Feature], Fea
 def find_face(image: Image.Image | str | os.PathLike[str]) -> Face | None:
     """The largest frontal face in *image* (a picture, or a photo file shown upright), or None when there is none.
 
-    Boxes are in *image*'s pixels. Raises InputError when a file cannot be read as a picture.
+    Boxes are in *image*'s pixels; the face's count says how many faces the photo holds. Raises InputError when a file cannot be read as a picture.
     """
     gray, size = _open_gray(image)
     if min(gray.shape) < 24:
@@ -240,5 +244,5 @@ def find_face(image: Image.Image | str | os.PathLike[str]) -> Face | None:
         return None
     box = max(faces, key=lambda b: b.w * b.h)
     eyes, mouth = _features(gray, box)
-    found = Face(box, eyes, mouth, (gray.shape[1], gray.shape[0]))
+    found = Face(box, eyes, mouth, (gray.shape[1], gray.shape[0]), len(faces))
     return found.scaled(size) if size != found.image_size else found

@@ -1,13 +1,12 @@
-"""The preview's motion, one value per video frame: mouth openness from the voice, blinks and a slow head sway."""
+"""The preview's motion, one value per video frame: mouth openness from the voice, blinks, the head and the camera."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Sway", "blinks", "frame_rms", "meter_level", "mouth_openness", "sway"]
+__all__ = ["Motion", "blinks", "frame_rms", "head_motion", "meter_level", "mouth_openness"]
 
 #: Below this many dB under the voice's loud frames the mouth is shut: pauses, breaths and room
 #: noise do not move the jaw, while a syllable's quieter start and end still part the lips.
@@ -78,20 +77,56 @@ def blinks(frames: int, fps: int, *, seed: int = 7) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Sway:
-    """Head motion per frame: shift in pixels and roll in radians."""
+class Motion:
+    """Head and camera per frame: shift in pixels, roll in radians, zoom (1 = none) and smile in 0..1."""
 
     dx: np.ndarray
     dy: np.ndarray
     roll: np.ndarray
+    zoom: np.ndarray
+    smile: np.ndarray
 
 
-def sway(frames: int, fps: int, face_size: float) -> Sway:
-    """A slow idle sway: a few pixels and about a degree, from sines whose periods never line up."""
+def _ease(t: np.ndarray, start: float, rise: float) -> np.ndarray:
+    """0 before *start*, easing to 1 over *rise* seconds."""
+    v = np.clip((t - start) / rise, 0.0, 1.0)
+    return v * v * (3 - 2 * v)
+
+
+def head_motion(words: tuple[str, ...], frames: int, fps: int, face_size: float, *, seed: int = 0) -> Motion:
+    """The head's motion for the prompt's *words* (see preview_words), on top of a slow idle sway.
+
+    The sway is a few pixels and about a degree, from sines whose periods never line up; *seed*
+    (from the prompt) sets their phases, so the same prompt moves the same way and another prompt
+    differently. "still" keeps the head still; the camera moves only for "zoom in"/"zoom out".
+    """
     t = np.arange(frames, dtype=np.float32) / fps
+    phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 3)
 
-    def wave(p1: float, p2: float, phase: float) -> np.ndarray:
-        return 0.65 * np.sin(2 * np.pi * t / p1 + phase) + 0.35 * np.sin(2 * np.pi * t / p2 + 2 * phase)
+    def wave(p1: float, p2: float, at: float) -> np.ndarray:
+        return 0.65 * np.sin(2 * np.pi * t / p1 + at) + 0.35 * np.sin(2 * np.pi * t / p2 + 2 * at)
 
-    return Sway(dx=0.015 * face_size * wave(7.3, 3.1, 0.4), dy=0.01 * face_size * wave(5.3, 2.7, 1.1),
-                roll=math.radians(1.2) * wave(5.9, 2.3, 2.0))
+    idle = 0.0 if "still" in words else 1.0
+    dx = idle * 0.015 * face_size * wave(7.3, 3.1, phase[0])
+    dy = idle * 0.01 * face_size * wave(5.3, 2.7, phase[1])
+    roll = idle * np.radians(1.2) * wave(5.9, 2.3, phase[2])
+    begin = _ease(t, 0.2, 0.6)
+    if "nod" in words:  # two nods, a pause, again: about 1.4 nods a second
+        dy = dy + 0.05 * face_size * begin * np.sin(2 * np.pi * 1.4 * t) ** 2 * (np.sin(2 * np.pi * t / 3.0) > -0.3)
+    if "shake" in words:
+        dx = dx + 0.045 * face_size * begin * np.sin(2 * np.pi * 1.6 * t) * (np.sin(2 * np.pi * t / 3.2) > -0.3)
+    if "tilt" in words:
+        roll = roll + np.radians(7.0) * _ease(t, 0.3, 0.8)
+    for name, side in (("look_left", -1.0), ("look_right", 1.0)):
+        if name in words:
+            dx = dx + side * 0.06 * face_size * _ease(t, 0.3, 0.7)
+            roll = roll + side * np.radians(1.5) * _ease(t, 0.3, 0.7)
+    smile = _ease(t, 0.3, 0.6) if "smile" in words else np.zeros_like(t)
+    zoom = np.ones_like(t)
+    span = max(float(t[-1]) if frames else 0.0, 1e-3)
+    if "zoom_in" in words:
+        zoom = 1.0 + 0.25 * _ease(t, 0.0, span)
+    elif "zoom_out" in words:
+        zoom = 1.25 - 0.25 * _ease(t, 0.0, span)
+    return Motion(dx=dx.astype(np.float32), dy=dy.astype(np.float32), roll=roll.astype(np.float32),
+                  zoom=zoom.astype(np.float32), smile=smile.astype(np.float32))

@@ -56,6 +56,8 @@ class AvatarRequest:
     #: Public URLs of the prepared media, for gateways that fetch them (spec.public_media).
     image_url: str | None = None
     audio_url: str | None = None
+    #: The language of the page that asked (the offline preview writes its banner in it).
+    language: str = "en"
 
     def __post_init__(self) -> None:
         if (self.audio is None) == (self.audio_id is None):

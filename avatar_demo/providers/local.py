@@ -29,12 +29,13 @@ SPEC = ProviderSpec(name="local", label=Text("provider.local"), implementation="
 NO_FACE_NOTE = Text("preview.no_face")
 
 
-def _render(image: Path, audio: Path, out: Path, duration: float) -> Preview:
+def _render(image: Path, audio: Path, out: Path, duration: float, request: AvatarRequest) -> Preview:
     # The renderer and its face warp load with the first preview, not with the app (start-up budget).
     from ..media.preview import render_preview
 
     try:
-        return render_preview(image, audio, out, duration_s=duration)
+        return render_preview(image, audio, out, duration_s=duration, prompt=request.prompt, mode=request.mode,
+                              language=request.language)
     finally:
         shutil.rmtree(image.parent, ignore_errors=True)
 
@@ -63,11 +64,15 @@ class LocalProvider:
         await asyncio.to_thread(shutil.copyfile, request.audio, audio)
         self._durations[task_id] = duration
         self._tasks[task_id] = asyncio.create_task(
-            asyncio.to_thread(_render, image, audio, self.work_dir / f"{task_id}.mp4", duration))
+            asyncio.to_thread(_render, image, audio, self.work_dir / f"{task_id}.mp4", duration, request))
         return TaskState(task_id=task_id, status=Status.RUNNING, raw_status="rendering")
 
     async def get(self, task_id: str) -> TaskState:
-        """The render's state; the video "URL" is a file:// path on this machine."""
+        """The render's state; the video "URL" is a file:// path on this machine.
+
+        A finished render says which of the prompt's words it followed ("preview: nod, zoom in") and
+        anything else worth knowing (no face found, upscaled, no blinks).
+        """
         task = self._tasks.get(task_id)
         if task is None:
             raise NotFound(SPEC.label, Text("preview.no_task", task=task_id), hint=Text("hint.preview_restart"))
@@ -82,7 +87,7 @@ class LocalProvider:
         preview = task.result()
         return TaskState(task_id=task_id, status=Status.DONE, raw_status="rendered",
                          video_url=preview.path.as_uri(), duration_s=duration, charged=0.0,
-                         message=None if preview.face else NO_FACE_NOTE)
+                         message=preview.message)
 
     async def aclose(self) -> None:
         """Nothing to close; renders in flight finish on their own."""

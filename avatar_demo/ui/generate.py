@@ -190,7 +190,7 @@ class GenerateTab:
                 JobInput(image=image, audio=audio, audio_id=audio_id, prompt=prompt or "", mode=mode or "std",
                          start=float(start or 0), length=length, watermark=bool(watermark),
                          callback_url=callback_url, external_task_id=external_task_id,
-                         allow_no_face=bool(allow_no_face)),
+                         allow_no_face=bool(allow_no_face), language=lang),
                 user_key=key, owner=browser)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             last, error = self.run.refused(view, self.run.status, exc, key, lang)

@@ -111,7 +111,7 @@ class LabTab:
             browser = self.ui.owner(owner)
             yield view()
             job = JobInput(image=image, audio=audio, start=float(start or 0), length=length,
-                           allow_no_face=bool(allow_no_face))
+                           allow_no_face=bool(allow_no_face), language=lang)
             visitor = self.ui.visitor(request, profile)
             # Together, so one preparation serves every gateway whose voice window is the same.
             outcomes = await asyncio.gather(*(self.ui.generations.start_variants(

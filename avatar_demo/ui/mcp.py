@@ -56,8 +56,8 @@ class McpTool:
             mode: "std" (720p) or "pro" (1080p, about twice the price).
             provider: The gateway to use, one of: {providers}; empty for the app's default.
             api_key: Your own key for that gateway (optional; used for this call only, never stored).
-            allow_no_face: Send to a paid gateway even when no face is found on the photo (cartoon or animal faces
-                are often missed); by default such a photo is refused before anything is paid.
+            allow_no_face: Send to a paid gateway even when no face, or several faces, are found on the photo
+                (cartoon or animal faces are often missed); by default such a photo is refused before anything is paid.
         Returns:
             The talking-avatar video (MP4).
         """

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import providers
-from ..core.status import Status
 from ..core.text import Text, render
 from ..providers.spec import Cost
 from ..store.history import Record
@@ -69,8 +68,8 @@ def _video(record: Record, width: int) -> str:
 
 def _status(record: Record, lang: str) -> str:
     shown = html.escape(render(status_text(record.status), lang))
-    # A finished row shows its message only once its video is gone (retention says why).
-    if record.message and (record.status is not Status.DONE or not record.video_path):
+    # A finished row's message says what its video is (the preview's words) or, once the video is gone, why.
+    if record.message:
         return f"{shown}<br><small>{html.escape(render(record.message, lang))}</small>"
     return shown
 

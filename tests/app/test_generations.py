@@ -18,6 +18,7 @@ from avatar_demo.jobs.plan import JobInput
 from avatar_demo.policy import Visitor
 from avatar_demo.store.ledger import utc_day
 from tests.helpers import make_image, make_tone, tmpfs
+from tests.portraits import group_photo
 
 pytestmark = pytest.mark.anyio
 
@@ -118,6 +119,29 @@ async def test_a_photo_without_a_face_is_refused_before_anything_is_spent(gatewa
     assert list(app.storage.jobs.iterdir()) == []
 
 
+async def test_a_group_photo_is_held_back_from_a_paid_gateway_unless_sent_anyway(gateways, media_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    """Three faces: a paid gateway is sent nothing and the refusal says why and how; the same override as for
+    no face (allow_no_face, "Send anyway") sends it, and the changes say which face the preview would use."""
+    photo, _, _ = group_photo(tmp_path / "group.jpg")
+    app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
+    before = sum(gateways.state.creates.values())
+    with pytest.raises(InputError, match="3 faces found in group.jpg.*Send anyway"):
+        await Generations(app).start(STRANGER, "kling", JobInput(image=photo, audio=media_dir / "speech.mp3"))
+    assert sum(gateways.state.creates.values()) == before
+    assert app.ledger.usage(STRANGER.key, utc_day()).runs == 0
+    started = await Generations(app).start(STRANGER, "kling", JobInput(image=photo, audio=media_dir / "speech.mp3",
+                                                                       allow_no_face=True))
+    assert any("3 faces were found" in w and "sent anyway" in w for w in started.plan.warnings)
+    assert any(c.startswith("Photo: 3 faces found: the largest is used") for c in started.plan.changes)
+    events = [e async for e in app.followers.watch(started.tracked)]
+    assert isinstance(events[-1], Succeeded)
+    assert sum(gateways.state.creates.values()) == before + 1
+    # The free preview needs no override: the largest face talks.
+    preview = await Generations(app).start(STRANGER, "local", JobInput(image=photo, audio=media_dir / "speech.mp3"))
+    assert any(c.startswith("Photo: 3 faces found: the largest is used") for c in preview.plan.changes)
+
+
 async def test_sending_anyway_counts_against_the_allowance_like_any_run(gateways, media_dir: Path,
                                                                          tmp_path: Path) -> None:
     app = services(tmp_path, AVATAR_PUBLIC="1", AVATAR_FREE_RUNS="3")
@@ -142,4 +166,4 @@ async def test_a_face_is_named_in_the_changes_and_the_preview_needs_none(gateway
     for started in (with_face, preview):
         events = [e async for e in app.runs.watch(started.row)]
         assert isinstance(events[-1], Succeeded)
-    assert events[-1].note == "no face found: the preview moves the whole photo instead"
+    assert events[-1].note.startswith("no face found: the preview moves the whole photo instead")

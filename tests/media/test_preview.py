@@ -15,6 +15,7 @@ from avatar_demo.core.errors import InputError
 from avatar_demo.media import prepare_audio, prepare_image
 from avatar_demo.media.face import Box, Face
 from avatar_demo.media.ffmpeg import run_ffmpeg
+from avatar_demo.media.banner import band_height, cjk_font
 from avatar_demo.media.preview import FPS, Preview, render_preview
 from avatar_demo.media.preview_motion import blinks
 from tests.helpers import facts, make_image, make_speech_bursts, make_tone, real_portrait
@@ -113,7 +114,9 @@ def talking(tmp_path_factory: pytest.TempPathFactory) -> Talking:
     image = prepare_image(real_portrait(work), work / "prep")
     wav = make_speech_bursts(work / "voice.wav", VOICE_S, silent=SILENT)
     audio = prepare_audio(wav, work / "prep")
-    preview = render_preview(image.path, audio.path, work / "preview.mp4", duration_s=audio.duration_s)
+    # "still": no head motion, so what moves in the mouth and eye boxes is the lips and the lids alone.
+    preview = render_preview(image.path, audio.path, work / "preview.mp4", duration_s=audio.duration_s,
+                             prompt="still")
     assert preview.face is not None
     frames = _grey_frames(preview.path)
     n, height, width = frames.shape
@@ -181,7 +184,9 @@ def test_a_photo_without_a_face_moves_as_a_whole_and_says_so(tmp_path: Path) -> 
     image = prepare_image(make_image(tmp_path / "p.jpg", (400, 400)), tmp_path / "prep")
     wav = make_speech_bursts(tmp_path / "v.wav", 3.0, silent=(1.0, 2.0))
     preview = render_preview(image.path, wav, tmp_path / "preview.mp4", duration_s=3.0)
-    assert preview == Preview(tmp_path / "preview.mp4", None)
+    assert (preview.path, preview.face) == (tmp_path / "preview.mp4", None)
+    assert preview.message == ("no face found: the preview moves the whole photo instead · "
+                               "upscaled from the photo's 400×400 to 720×720")
     frames = _grey_frames(preview.path)
     # The level meter along the bottom (the fallback's own) rises and falls with the voice.
     height, width = frames.shape[1:]
@@ -211,3 +216,80 @@ def test_an_unreadable_voice_is_our_error(tmp_path: Path) -> None:
     voice.write_bytes(b"not audio at all")
     with pytest.raises(InputError, match="voice.mp3"):
         render_preview(image.path, voice, tmp_path / "preview.mp4", duration_s=2.0)
+
+
+def _video_frames(video: Path) -> bytes:
+    """Every decoded frame's pixels: the picture, whatever the container's bytes."""
+    proc = run_ffmpeg(["-v", "error", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    work = tmp_path_factory.mktemp("prompts")
+    image = prepare_image(real_portrait(work), work / "prep").path
+    voice = prepare_audio(make_speech_bursts(work / "voice.wav", 3.0, silent=None), work / "prep").path
+    return image, voice
+
+
+def test_the_prompt_moves_the_head_and_the_same_prompt_gives_the_same_video(inputs: tuple[Path, Path],
+                                                                              tmp_path: Path) -> None:
+    """Three prompts give three different videos, each saying which words it followed; the same prompt again gives
+    the same frames."""
+    image, voice = inputs
+    prompts = {"A slow nod": ("nod",), "She shakes her head": ("shake",), "Zoom in, smiling": ("smile", "zoom_in")}
+    videos = {}
+    for i, (prompt, words) in enumerate(prompts.items()):
+        preview = render_preview(image, voice, tmp_path / f"{i}.mp4", duration_s=3.0, prompt=prompt)
+        assert preview.words == words
+        videos[prompt] = _video_frames(preview.path)
+    assert len(set(videos.values())) == 3
+    again = render_preview(image, voice, tmp_path / "again.mp4", duration_s=3.0, prompt="A slow nod")
+    assert _video_frames(again.path) == videos["A slow nod"]
+
+
+def test_prompts_without_motion_words_still_differ_gently(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """Two prompts the preview has no words for sway differently, so a lab of them does not look stuck."""
+    image, voice = inputs
+    a = render_preview(image, voice, tmp_path / "a.mp4", duration_s=3.0, prompt="Looks surprised")
+    b = render_preview(image, voice, tmp_path / "b.mp4", duration_s=3.0, prompt="Speaks warmly")
+    assert a.words == b.words == ()
+    assert a.message == "preview: no motion words understood, gentle sway · upscaled from the photo's 512×512 to 720×720"
+    assert _video_frames(a.path) != _video_frames(b.path)
+
+
+@pytest.mark.parametrize(("mode", "side"), [("std", 720), ("pro", 1080)])
+def test_std_renders_720p_and_pro_1080p(inputs: tuple[Path, Path], tmp_path: Path, mode: str, side: int) -> None:
+    """The short side is 720 or 1080 px; the 512 px photo's upscaling is said in the message."""
+    image, voice = inputs
+    preview = render_preview(image, voice, tmp_path / "out.mp4", duration_s=3.0, prompt="nod", mode=mode)
+    got = facts(preview.path)
+    assert min(got.width, got.height) == side
+    assert preview.message == f"preview: nod · upscaled from the photo's 512×512 to {side}×{side}"
+
+
+def test_the_banner_is_in_the_pages_language(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A Chinese page's run burns Chinese words into the band, drawn with a font that has them (not as boxes)."""
+    if cjk_font() is None:
+        pytest.skip("no font with Chinese glyphs on this machine (scripts/test installs fonts-wqy-zenhei)")
+    image, voice = inputs
+    bands = {}
+    for language in ("en", "zh"):
+        preview = render_preview(image, voice, tmp_path / f"{language}.mp4", duration_s=2.0, language=language)
+        frame = _frame(preview.path, 0.0, tmp_path / f"{language}.png")
+        bands[language] = frame[: band_height(frame.shape[0])]
+    # White letters on the dark band, in different places for different words.
+    letters = {language: band > 200 for language, band in bands.items()}
+    assert letters["en"].mean() > 0.01 and letters["zh"].mean() > 0.01
+    assert (letters["en"] != letters["zh"]).mean() > 0.02
+    # Drawn without the font, the Chinese words would be a row of identical boxes: the start of the line would
+    # repeat itself one character further on. Chinese glyphs do not.
+    zh = letters["zh"]
+    x0 = int(np.flatnonzero(zh.any(axis=0))[0])
+    size = frame.shape[0] // 24
+    overlaps = []
+    for step in range(size // 2, 2 * size):
+        a, b = zh[:, x0 : x0 + 2 * step], zh[:, x0 + step : x0 + 3 * step]
+        overlaps.append((a & b).sum() / max(1, (a | b).sum()))
+    assert max(overlaps) < 0.6, max(overlaps)
