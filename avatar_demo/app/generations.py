@@ -134,7 +134,7 @@ class Generations:
                         image_ref=kept[0], audio_ref=kept[1], audio_id=request.audio_id, seconds=plan.seconds,
                         estimate=plan.estimate.amount if plan.estimate else None,
                         currency=plan.estimate.currency if plan.estimate else None, watermark=request.watermark,
-                        callback_url=request.callback_url,
+                        callback_url=request.callback_url, language=request.language,
                         reserved_day=reservation.day if reservation else None,
                         reserved_units=reservation.units if reservation else None))
             except AvatarDemoError:

@@ -82,7 +82,7 @@ class Run:
             image=image, audio=audio, audio_id=rec.audio_id, prompt=rec.prompt, mode=rec.mode,  # type: ignore[arg-type]
             audio_duration_s=rec.seconds, watermark=rec.watermark, callback_url=callback,
             external_task_id=rec.external_task_id, image_url=(urls or {}).get("image_url"),
-            audio_url=(urls or {}).get("audio_url"))
+            audio_url=(urls or {}).get("audio_url"), language=rec.language or "en")
 
     def inputs_present(self) -> bool:
         """Whether the kept photo (and voice) this run needs are still there."""

@@ -134,7 +134,7 @@ async def test_a_group_photo_is_held_back_from_a_paid_gateway_unless_sent_anyway
                                                                        allow_no_face=True))
     assert any("3 faces were found" in w and "sent anyway" in w for w in started.plan.warnings)
     assert any(c.startswith("Photo: 3 faces found: the largest is used") for c in started.plan.changes)
-    events = [e async for e in app.followers.watch(started.tracked)]
+    events = [e async for e in app.runs.watch(started.row)]
     assert isinstance(events[-1], Succeeded)
     assert sum(gateways.state.creates.values()) == before + 1
     # The free preview needs no override: the largest face talks.
