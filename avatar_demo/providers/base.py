@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ..core.errors import InputError, UnexpectedReply
+from ..core.errors import InputError
 from ..core.status import Status
 from ..core.text import Text
 from .spec import ProviderSpec
@@ -24,17 +24,28 @@ __all__ = [
     "TtsRequest",
     "TtsResult",
     "parse_status",
+    "raw_word",
 ]
 
 Mode = Literal["std", "pro"]
 MAX_PROMPT = 2500
 
 
-def parse_status(provider: str, word: object, table: Mapping[str, Status]) -> Status:
-    """Map a gateway's status word through *table*; an unknown word is an error, never "running"."""
+def parse_status(word: object, table: Mapping[str, Status]) -> Status:
+    """Map a gateway's status word through *table*.
+
+    A reply that names a task proves the task exists, so a word the table does not know (or none) reads as
+    "still running" and the task is followed to its end: never "failed", never refunded. The word itself is
+    kept by the caller as the TaskState's raw_status, so the page says what the gateway said.
+    """
     if isinstance(word, str) and word in table:
         return table[word]
-    raise UnexpectedReply(provider, Text("gw.unknown_status", word=repr(word)), hint=Text("hint.contract_changed"))
+    return Status.RUNNING
+
+
+def raw_word(word: object) -> str:
+    """A gateway's status word as detail ("" when it sent none)."""
+    return word if isinstance(word, str) else ""
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,13 @@ class Faults:
     retry_after_s: float = 1.0
     #: The next N creates are refused for capacity (Kling 1303 / crun 429).
     capacity_refusals: int = 0
-    #: The next N creates store the task, then answer ambiguously.
+    #: The next N creates store the task, then answer oddly (ambiguous_mode says how).
     ambiguous_creates: int = 0
-    #: "gateway_timeout" answers 504/5002; "drop" cuts the connection mid-reply.
+    #: "gateway_timeout" answers 504/5002; "drop" cuts the connection mid-reply; "unknown_status" accepts the task
+    #: under the status word odd_status_word; "not_json" answers 200 with an HTML page; "unknown_code" answers a 5xx
+    #: with a business code no table names.
     ambiguous_mode: str = "gateway_timeout"
+    odd_status_word: str = "pending"
     #: The next N tasks end "failed".
     failing_tasks: int = 0
     #: The next N downloads of a finished video answer 503.

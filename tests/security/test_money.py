@@ -1,0 +1,77 @@
+"""What the owner pays for: creates answered oddly, crafted voices, speech ids, bad keys, double clicks, batches.
+
+Every count is read on the simulator (what the owner would pay) and in the allowance ledger (what was booked).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.core.status import Status
+from tests.security.conftest import FREE_RUNS, creates
+from tests.security.wire import Reply, Stranger, dependency_ids, generate_args
+
+
+def ids(person: Stranger) -> dict[str, int]:
+    return dependency_ids(person.config())
+
+
+def generate(person: Stranger, media_dir: Path, **values: object) -> Reply:
+    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
+    return person.call(ids(person)["generate"], generate_args(image=image, audio=audio, **values))
+
+
+def allowance(person: Stranger) -> str:
+    reply = person.call(ids(person)["allowance"], [])
+    assert reply.success, reply.output
+    return reply.data[0]
+
+
+def run_of(reply: Reply) -> int:
+    """The run number the changes panel names ("**Run 12**")."""
+    return int(reply.data[1].split("**Run ")[1].split("**")[0])
+
+
+def runs_left(person: Stranger) -> int:
+    line = allowance(person)
+    return int(line.split("**")[1].split(" of ")[0])
+
+
+#: (gateway, how the create is answered, the run's end): "done" when the app found its task (the answer named it,
+#: or a lookup or the task's callback did), "unknown" when the gateway cannot be asked (Modellix). Never "failed".
+ODD_CREATES = [
+    ("kling", "unknown_status", Status.DONE),
+    ("kling", "not_json", Status.DONE),
+    ("kling", "unknown_code", Status.DONE),
+    ("modellix", "unknown_status", Status.DONE),
+    ("modellix", "not_json", Status.UNKNOWN),
+    ("modellix", "unknown_code", Status.UNKNOWN),
+    ("crun", "not_json", Status.DONE),
+    ("crun", "unknown_code", Status.DONE),
+    ("fal", "not_json", Status.DONE),
+]
+
+
+@pytest.mark.parametrize(("gateway", "mode", "end"), ODD_CREATES, ids=[f"{g}-{m}" for g, m, _ in ODD_CREATES])
+def test_a_create_answered_oddly_is_never_failed_nor_refunded(app, sim, stranger, media_dir: Path, gateway: str,
+                                                              mode: str, end: Status) -> None:
+    """Attack: a create the gateway accepted came back with a status word we did not know ("pending"), as a 2xx
+    that was not JSON, or as a 5xx with a code no table names: the run was FAILED with no task id, the allowance
+    refunded, and a retry paid twice. Now the task is found and followed, or the run says it may be billed."""
+    person = stranger(app)
+    sim.state.faults.ambiguous_creates = 1
+    sim.state.faults.ambiguous_mode = mode
+    sim.state.faults.odd_status_word = "awaiting_review"
+    before = set(sim.state.tasks)
+    reply = generate(person, media_dir, provider=gateway)
+    made = [t for task_id, t in sim.state.tasks.items() if task_id not in before]
+    assert len(made) == 1, reply.output
+    assert reply.success, reply.output
+    record = app.services.history.get(run_of(reply))
+    assert record.provider == gateway and record.status is end, (record.status, record.message)
+    if end is Status.DONE:
+        assert record.task_id == made[0].task_id and "done ✓" in reply.data[0]
+    # The run may be billed: it stays counted.
+    assert runs_left(person) == FREE_RUNS - 1
