@@ -75,3 +75,23 @@ def test_a_create_answered_oddly_is_never_failed_nor_refunded(app, sim, stranger
         assert record.task_id == made[0].task_id and "done ✓" in reply.data[0]
     # The run may be billed: it stays counted.
     assert runs_left(person) == FREE_RUNS - 1
+
+
+def test_a_key_no_header_can_carry_is_refused_at_once_and_holds_no_slot(app, sim, stranger,
+                                                                        media_dir: Path) -> None:
+    """Attack: api_key=":" (or with a letter beyond ASCII) never left, yet each such run was an unclear create that
+    held one of the visitor's two job slots for 20 minutes: two of them blocked even the free preview."""
+    sim.state.config.job_seconds = 30.0  # a run that did start would hold its slot for the whole test
+    person = stranger(app)
+    before = creates(sim)
+    for key in (":", "clé-privée", "ak:", "a\u200bkey"):
+        reply = generate(person, media_dir, api_key=key)
+        # Refused as the visitor's input, before anything was prepared: not a run that failed.
+        assert not reply.success and reply.output.get("title") == "Input refused", reply.output
+        assert "Nothing was sent" in reply.error and "Run " not in reply.text
+        assert len(key) < 4 or key not in reply.error
+    assert creates(sim) == before
+    # Both slots are free: the preview runs at once, and the house allowance was not touched.
+    preview = generate(person, media_dir, provider="local")
+    assert preview.success and "done ✓" in preview.data[0], preview.output
+    assert runs_left(person) == FREE_RUNS
