@@ -232,10 +232,12 @@ class SimulatorState:
         return duration
 
     async def _measure_audio(self, data: bytes) -> float:
-        # The container's header is enough to learn the length and the codec, as a gateway's check would.
+        # The container's header is enough to learn the length and the codec, as a gateway's check would; a WAV
+        # that is more than its `fmt ` and one `data` chunk is read by ffmpeg, as a gateway would play it.
         try:
             with wave.open(io.BytesIO(data), "rb") as wav:
-                return wav.getnframes() / wav.getframerate()
+                if 44 + wav.getnframes() * wav.getsampwidth() * wav.getnchannels() == len(data):
+                    return wav.getnframes() / wav.getframerate()
         except (wave.Error, EOFError, ZeroDivisionError):
             pass  # not a PCM WAV: ffmpeg reads the header
         path = self._work / f"in-{next(self._ids)}"

@@ -10,8 +10,27 @@ from pathlib import Path
 import pytest
 
 from avatar_demo.core.status import Status
-from tests.security.conftest import FREE_RUNS, creates
+from avatar_demo.media.audio import MAX_AUDIO_BYTES, prepare_audio
+from avatar_demo.simulator import SimulatorServer
+from tests.helpers import decoded_seconds, make_tone, smuggled_wav, tone_pcm
+from tests.security.conftest import FREE_RUNS, _launch, creates
 from tests.security.wire import Reply, Stranger, dependency_ids, generate_args
+
+
+@pytest.fixture(scope="module")
+def roomy_app(sim: SimulatorServer, tmp_path_factory: pytest.TempPathFactory):
+    """Public, with room to upload a 41 MB voice (the house allowance as everywhere else)."""
+    yield from _launch(sim, tmp_path_factory, AVATAR_UPLOAD_MB_PER_HOUR="200")
+
+
+@pytest.fixture(scope="module")
+def crafted_voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A voice the app itself would send as it came (48 kHz mono 16-bit at the target loudness), with one chunk
+    more: a second `data` chunk of 47 s of sound, or 40 MB of padding."""
+    folder = tmp_path_factory.mktemp("crafted")
+    clean = prepare_audio(make_tone(folder / "voice.mp3", 2.5), folder / "clean").path
+    return {"second-data-chunk": smuggled_wav(folder / "two-voices.wav", clean, chunk=b"data", payload=tone_pcm(47.0)),
+            "padding-chunk": smuggled_wav(folder / "padded.wav", clean, chunk=b"pad ", payload=bytes(40_000_000))}
 
 
 def ids(person: Stranger) -> dict[str, int]:
@@ -95,3 +114,28 @@ def test_a_key_no_header_can_carry_is_refused_at_once_and_holds_no_slot(app, sim
     preview = generate(person, media_dir, provider="local")
     assert preview.success and "done ✓" in preview.data[0], preview.output
     assert runs_left(person) == FREE_RUNS
+
+
+@pytest.mark.parametrize("craft", ["second-data-chunk", "padding-chunk"])
+def test_the_voice_a_gateway_receives_plays_as_long_as_what_was_charged(roomy_app, sim, stranger, media_dir: Path,
+                                                                        crafted_voices: dict[str, Path],
+                                                                        craft: str) -> None:
+    """Attack: a 2.5 s voice followed by a second `data` chunk of 47 s was recorded and charged as 2.5 s (Python's
+    wave reads the first chunk only) while the gateway played 47 s, past AVATAR_FREE_SECONDS and the estimate; a
+    40 MB padding chunk made a 41 MB "prepared" voice, kept and sent. Now what is sent is what was measured."""
+    person = stranger(roomy_app)
+    owner = person.call(ids(person)["load"], [""]).data[0]
+    before = set(sim.state.tasks)
+    reply = person.call(ids(person)["generate"], generate_args(
+        image=person.upload(media_dir / "portrait.jpg"), audio=person.upload(crafted_voices[craft]), owner=owner))
+    assert reply.success, reply.output
+    made = [t for task_id, t in sim.state.tasks.items() if task_id not in before]
+    assert len(made) == 1
+    record = roomy_app.services.history.get(run_of(reply))
+    assert record.seconds == pytest.approx(2.5, abs=0.05)
+    sent = made[0].audio
+    assert sent is not None and len(sent) <= MAX_AUDIO_BYTES
+    assert decoded_seconds(sent) == pytest.approx(record.seconds, abs=0.02)
+    # The voice kept for re-runs is the same file: a re-run sends exactly as much again.
+    kept = roomy_app.services.kept.path(record.audio_ref)
+    assert kept is not None and kept.read_bytes() == sent
