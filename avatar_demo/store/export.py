@@ -30,6 +30,8 @@ COLUMNS = ("id", "parent", "batch", "prompt", "mode", "gateway", "seconds", "cos
            "status", "rating", "note", "created", "video", "photo", "voice")
 #: Headroom for the tables and the zip's own headers, per run.
 _OVERHEAD_PER_RUN = 4096
+#: What makes a spreadsheet read a cell as a formula (runs.json keeps the words exactly as they were).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,13 @@ def _row(record: Record, video: str | None, photo: str | None, voice: str | None
         "status": record.status.value, "rating": record.rating, "note": record.note, "created": created,
         "video": video, "photo": photo, "voice": voice,
     }
+
+
+def _cell(value: object) -> object:
+    """A runs.csv cell a spreadsheet will not run: text starting with = + - @, a tab or a CR gets a leading '."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def write_export(records: list[Record], storage: Storage, inputs: InputStore, *, max_bytes: int | None) -> Export:
@@ -91,7 +100,7 @@ def write_export(records: list[Record], storage: Storage, inputs: InputStore, *,
             table = io.StringIO()
             writer = csv.DictWriter(table, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows([{k: _cell(v) for k, v in row.items()} for row in rows])
             archive.writestr("runs.csv", table.getvalue())
             archive.writestr("runs.json", json.dumps(rows, ensure_ascii=False, indent=2))
         os.replace(partial, dest)
