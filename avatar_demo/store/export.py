@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def _cell(value: object) -> object:
     return value
 
 
-def write_export(records: list[Record], storage: Storage, inputs: InputStore, *, max_bytes: int | None) -> Export:
-    """Write *records* (oldest first in the tables) to a new zip in the exports folder; InputError when empty or
-    over *max_bytes*."""
+def write_export(records: list[Record], storage: Storage, inputs: InputStore, *, max_bytes: int | None,
+                 folder: Path | None = None, room: Callable[[int], None] | None = None) -> Export:
+    """Write *records* (oldest first in the tables) to a new zip in *folder* (the exports folder by default);
+    InputError when empty or over *max_bytes*. *room* is told the zip's size before anything is written, and
+    raises to refuse it (the export budget, the free-space floor)."""
     if not records:
         raise InputError(Text("export.empty"))
     records = sorted(records, key=lambda r: r.id)
@@ -76,7 +79,9 @@ def write_export(records: list[Record], storage: Storage, inputs: InputStore, *,
     size = sum(p.stat().st_size for p in files) + _OVERHEAD_PER_RUN * len(records)
     if max_bytes is not None and size > max_bytes:
         raise InputError(Text("export.too_large", runs=len(records), size=size / 1e6, limit=max_bytes / 1e6))
-    dest = storage.exports / f"runs-{secrets.token_urlsafe(18)}.zip"
+    if room is not None:
+        room(size)
+    dest = (folder or storage.exports) / f"runs-{secrets.token_urlsafe(18)}.zip"
     partial = dest.with_name(f".{dest.name}")
     rows = []
     try:

@@ -227,8 +227,9 @@ class History:
             where.append("batch = ?")
             params.append(batch)
         if ids is not None:
-            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
-            params.extend(ids)
+            # One parameter however many ids: SQLite builds older than 3.32 take at most 999 of them.
+            where.append("id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([int(i) for i in ids]))
         sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # noqa: S608 - our clauses
         return self._rows(sql, (*params, limit))
 

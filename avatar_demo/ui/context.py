@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder as gradio_upload_folder
 
 from ..app.generations import Generations
 from ..app.services import Services
@@ -61,7 +63,9 @@ class UIContext:
 
     def __post_init__(self) -> None:
         self.generations = Generations(self.services)
-        self.workbench = Workbench(self.generations)
+        # Export zips are written straight into Gradio's own file cache, which serves them as they are: elsewhere,
+        # Gradio would keep a second copy of every zip for a day, outside every budget.
+        self.workbench = Workbench(self.generations, exports=Path(gradio_upload_folder()) / "avatar-demo-exports")
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]

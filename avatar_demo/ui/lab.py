@@ -187,7 +187,8 @@ class LabTab:
         try:
             if not batch:
                 raise InputError(Text("ui.lab.nothing_to_export"))
-            export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch)
+            export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch,
+                                                    visitor=self.ui.visitor(request))
         except AvatarDemoError as exc:
             raise refusal(exc, lang=language_of(request)) from None
         return str(export.path)
