@@ -20,7 +20,7 @@ from ..jobs import Tracked
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
-from ..providers.base import TextToSpeech, TtsRequest, TtsResult
+from ..providers.base import TextToSpeech, TtsRequest, TtsResult, check_prompt
 from ..store.history import RunFacts
 from .services import Services
 
@@ -91,6 +91,8 @@ class Generations:
         The prepared inputs are kept (once per distinct content) so that any of these runs can be re-run later.
         """
         spec = providers.spec(provider)
+        for prompt, _ in variants:  # before anything is prepared: the prompts are the cheapest thing to check
+            check_prompt(prompt.strip())
         key = (user_key or "").strip() or None
         permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
         self.services.settings.provider(provider).with_user_key(key).require_key()

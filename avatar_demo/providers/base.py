@@ -23,12 +23,21 @@ __all__ = [
     "TextToSpeech",
     "TtsRequest",
     "TtsResult",
+    "check_prompt",
     "parse_status",
     "raw_word",
 ]
 
 Mode = Literal["std", "pro"]
 MAX_PROMPT = 2500
+
+
+def check_prompt(prompt: str) -> str:
+    """*prompt* when it fits every gateway (MAX_PROMPT characters), else InputError saying by how much it is over."""
+    if len(prompt) > MAX_PROMPT:
+        raise InputError(Text("input.prompt_too_long", length=len(prompt), limit=MAX_PROMPT,
+                              over=len(prompt) - MAX_PROMPT))
+    return prompt
 
 
 def parse_status(word: object, table: Mapping[str, Status]) -> Status:
@@ -70,9 +79,7 @@ class AvatarRequest:
             raise InputError(Text("input.one_voice"))
         if self.mode not in ("std", "pro"):
             raise InputError(Text("input.mode", mode=repr(self.mode)))
-        if len(self.prompt) > MAX_PROMPT:
-            raise InputError(Text("input.prompt_too_long", length=len(self.prompt), limit=MAX_PROMPT,
-                                  over=len(self.prompt) - MAX_PROMPT))
+        check_prompt(self.prompt)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,13 @@ class UIContext:
         """The app's settings."""
         return self.services.settings
 
+    @property
+    def media_checks(self) -> dict[str, Any]:
+        """Event options for the page's helpers that read media (voice window, lab summary, photo check): all of
+        them together run at most AVATAR_CONCURRENCY at once, so a burst of calls cannot start an ffmpeg or Pillow
+        job each."""
+        return {"concurrency_id": "media-checks", "concurrency_limit": self.settings.prepare_slots}
+
     def visitor(self, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> Visitor:
         """Who is asking: their Hugging Face login, else their address as a trusted proxy reports it."""
         orgs = [o.get("preferred_username") or o.get("name") for o in (profile or {}).get("orgs") or []

@@ -328,6 +328,7 @@ EN: dict[str, str] = {
     'ui.lab.plan.free': 'free (offline preview)',
     'ui.lab.plan.no_voice': 'the estimate appears once a voice clip is chosen',
     'ui.lab.plan.total': 'estimated total about **{cost}**',
+    'ui.lab.text_too_long': 'The prompts are {chars} characters on {lines} lines and the lab reads at most {most_chars} characters on {most_lines} lines: one prompt per line, {most_lines} lines at most',
     'ui.lab.too_many': 'That is {count} runs and the lab runs at most {most} at once: remove some prompts, modes or gateways',
     'ui.lab.not_started': '**{provider} was not started:** {why}',
     'ui.lab.refused_one': '{provider}: {why}',

@@ -327,6 +327,7 @@ ZH: dict[str, str] = {
     'ui.lab.plan.free': '免费（离线预览）',
     'ui.lab.plan.no_voice': '选好语音后显示预计费用',
     'ui.lab.plan.total': '预计总费用约 **{cost}**',
+    'ui.lab.text_too_long': '提示词共 {chars} 个字符、{lines} 行，实验室最多读取 {most_chars} 个字符、{most_lines} 行：每行一个提示词，最多 {most_lines} 行',
     'ui.lab.too_many': '这是 {count} 次生成，而实验室一次最多运行 {most} 次：请减少提示词、模式或网关',
     'ui.lab.not_started': '**{provider} 没有启动：** {why}',
     'ui.lab.refused_one': '{provider}：{why}',
