@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import providers
 from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
@@ -97,7 +97,9 @@ class Generations:
         permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
         self.services.settings.provider(provider).with_user_key(key).require_key()
         if spec.tts:
-            self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+            # A speech made here is as long as its TTS result said: that length is capped, estimated and reserved.
+            speech_s = self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+            job = replace(job, audio_id_seconds=speech_s) if speech_s is not None else job
         self.services.storage.check_space()
         with self._preparing_for(visitor, len(variants)):
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
@@ -166,7 +168,7 @@ class Generations:
         try:
             assert isinstance(gateway, TextToSpeech)
             result = await gateway.tts(request)
-            self.policy.remember_speech(visitor, permit, result.audio_id)
+            self.policy.remember_speech(visitor, permit, result)
             return result
         except GatewayError:
             # The gateway refused it: nothing was made or charged.

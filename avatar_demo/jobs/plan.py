@@ -38,6 +38,8 @@ class JobInput:
     external_task_id: str | None = None
     #: Send to a paid gateway even when no face is found on the photo (cartoons, animals: the person's call).
     allow_no_face: bool = False
+    #: How long the text-to-speech voice *audio_id* names is, when the app made it (it is billed like a clip).
+    audio_id_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
             warnings.append(Text("face.none.sent_anyway"))
         found = lease.face.describe() if lease.face is not None else Text("face.not_found")
         changes = [Text("change.photo", change=c) for c in (*lease.image.changes, found)]
-        seconds: float | None = None
+        seconds: float | None = job.audio_id_seconds if audio_id else None
         if lease.media is not None:
             audio = lease.media.audio
             seconds = audio.duration_s

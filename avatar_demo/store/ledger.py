@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Ledger", "Reservation", "Usage", "utc_day"]
+__all__ = ["Ledger", "Reservation", "Speech", "Usage", "utc_day"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS speech (
     created_at REAL NOT NULL
 );
 """
+#: Columns added since the first version of a table (a ledger written by it gains them, empty).
+_ADDED = {"speech": {"seconds": "REAL"}}
 #: The row that sums every visitor's units (the global daily budget).
 EVERYONE = "*"
 
@@ -43,6 +45,14 @@ class Usage:
     speech: int
     units: float
     all_units: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A text-to-speech voice made here: by whom, and how long (None when the gateway did not say)."""
+
+    visitor: str
+    seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,11 @@ class Ledger:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            for table, columns in _ADDED.items():
+                have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns.items():
+                    if column not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def usage(self, visitor: str, day: str) -> Usage:
         """What *visitor* and everyone spent on *day*."""
@@ -101,17 +116,35 @@ class Ledger:
                 raise
         return Reservation(day, visitor, runs, speech, units)
 
-    def remember_speech(self, visitor: str, audio_id: str) -> None:
-        """Note that *visitor* made *audio_id* with the house key."""
+    def remember_speech(self, visitor: str, audio_id: str, seconds: float | None = None) -> None:
+        """Note that *visitor* made *audio_id* with the house key, *seconds* long (as the gateway said)."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO speech (audio_id, visitor, created_at) VALUES (?, ?, ?)",
-                             (audio_id, visitor, time.time()))
+            self._db.execute("INSERT OR REPLACE INTO speech (audio_id, visitor, created_at, seconds) "
+                             "VALUES (?, ?, ?, ?)", (audio_id, visitor, time.time(), seconds))
+
+    def speech(self, audio_id: str) -> Speech | None:
+        """Who made *audio_id* here and how long it is, if anyone did."""
+        with self._lock:
+            found = self._db.execute("SELECT visitor, seconds FROM speech WHERE audio_id = ?",
+                                     (audio_id,)).fetchone()
+        return Speech(found[0], found[1]) if found else None
 
     def speech_maker(self, audio_id: str) -> str | None:
         """Who made *audio_id* here, if anyone did."""
+        made = self.speech(audio_id)
+        return made.visitor if made else None
+
+    def settle(self, reservation: Reservation, units: float) -> None:
+        """Book what a run actually cost (*units*, as the gateway charged) in place of its reservation's estimate."""
+        change = units - reservation.units
+        if abs(change) < 1e-9:
+            return
         with self._lock:
-            found = self._db.execute("SELECT visitor FROM speech WHERE audio_id = ?", (audio_id,)).fetchone()
-        return found[0] if found else None
+            self._db.execute("BEGIN IMMEDIATE")
+            for who in (reservation.visitor, EVERYONE):
+                self._db.execute("UPDATE spend SET units = MAX(0, units + ?) WHERE day = ? AND visitor = ?",
+                                 (change, reservation.day, who))
+            self._db.execute("COMMIT")
 
     def release(self, reservation: Reservation) -> None:
         """Give a reservation back (its create was definitely refused: nothing was charged)."""

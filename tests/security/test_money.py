@@ -139,3 +139,42 @@ def test_the_voice_a_gateway_receives_plays_as_long_as_what_was_charged(roomy_ap
     # The voice kept for re-runs is the same file: a re-run sends exactly as much again.
     kept = roomy_app.services.kept.path(record.audio_ref)
     assert kept is not None and kept.read_bytes() == sent
+
+
+def everyone_units(app) -> float:  # type: ignore[no-untyped-def]
+    from avatar_demo.store.ledger import utc_day
+
+    return app.services.ledger.usage("nobody", utc_day()).all_units
+
+
+def speak(person: Stranger, words: int) -> Reply:
+    """Kling speech by the page's private event (fn_index), as the attack made it: 0.4 s a word in the simulator."""
+    text = " ".join(["word"] * words)
+    return person.call(ids(person)["speak"], [text, "oversea_male1", "en", 1.0, "kling", ""])
+
+
+def test_a_speech_id_carries_its_length_into_the_voice_cap_and_the_budget(app, sim, stranger,
+                                                                          media_dir: Path) -> None:
+    """Attack: ~60 s of Kling speech made through the speak event, then /generate with that audio_id in pro on the
+    house key: the gateway billed ~48 units while the ledger booked only the speech, so one visitor's free runs
+    could spend more than AVATAR_DAILY_UNITS. Now the speech's length (from the TTS result) is capped like a clip,
+    and the run reserves, then books, what it costs."""
+    person = stranger(app)
+    image = person.upload(media_dir / "portrait.jpg")
+    long_speech = speak(person, 150)
+    assert long_speech.success, long_speech.output
+    before, units = creates(sim), everyone_units(app)
+    refused = person.call(ids(person)["generate"], generate_args(image=image, audio_id=long_speech.data[0],
+                                                                 mode="pro"))
+    assert not refused.success and "That speech is 60 s" in refused.error and "at most 15 s" in refused.error
+    assert creates(sim) == before and everyone_units(app) == pytest.approx(units)
+    # A short speech runs, and the units booked are those the gateway charged (0.8 a second in pro).
+    short = speak(person, 10)
+    assert short.success, short.output
+    units = everyone_units(app)
+    made = person.call(ids(person)["generate"], generate_args(image=image, audio_id=short.data[0], mode="pro"))
+    assert made.success and "done ✓" in made.data[0], made.output
+    task = sim.state.tasks[made.data[0].split("Task id:** `")[1].split("`")[0]]
+    charged = 0.8 * task.audio_s  # the simulator bills Kling's list price for the speech's length
+    assert everyone_units(app) - units == pytest.approx(charged, abs=0.01)
+    assert runs_left(person) == FREE_RUNS - 1

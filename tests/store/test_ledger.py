@@ -155,3 +155,30 @@ def test_a_released_allowance_can_be_reserved_again(ledger: Ledger) -> None:
     ledger.release(answers[0])  # type: ignore[arg-type]
     assert isinstance(reserve(ledger), Reservation)
     assert isinstance(reserve(ledger), Usage)
+
+
+def test_settle_books_the_charge_in_place_of_the_estimate(ledger: Ledger) -> None:
+    """The visitor's and everyone's units move by the difference; never below zero."""
+    first = reserve(ledger, "ip:1.1.1.1", units=2.0)
+    second = reserve(ledger, "ip:2.2.2.2", units=3.0)
+    ledger.settle(first, 4.5)
+    assert ledger.usage("ip:1.1.1.1", DAY).units == pytest.approx(4.5)
+    assert ledger.usage("ip:1.1.1.1", DAY).all_units == pytest.approx(7.5)
+    ledger.settle(second, 0.0)
+    assert ledger.usage("ip:2.2.2.2", DAY).units == 0.0
+    assert ledger.usage("ip:2.2.2.2", DAY).runs == 1  # the run itself stays counted
+    assert ledger.usage("ip:2.2.2.2", DAY).all_units == pytest.approx(4.5)
+
+
+def test_speech_keeps_its_maker_and_length_and_an_old_ledger_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:  # the table as the first version wrote it
+        old.execute("CREATE TABLE speech (audio_id TEXT PRIMARY KEY, visitor TEXT NOT NULL, created_at REAL NOT NULL)")
+        old.execute("INSERT INTO speech VALUES ('a-0', 'ip:1.1.1.1', 0)")
+    ledger = Ledger(path)
+    ledger.remember_speech("ip:1.1.1.1", "a-1", 6.5)
+    assert (ledger.speech("a-1").visitor, ledger.speech("a-1").seconds) == ("ip:1.1.1.1", 6.5)
+    assert ledger.speech("a-0").seconds is None and ledger.speech_maker("a-0") == "ip:1.1.1.1"
+    assert ledger.speech("nope") is None

@@ -60,6 +60,8 @@ EN: dict[str, str] = {
     'house.speech_used': "You have used today's {calls} free text-to-speech calls; they reset at 00:00 UTC. Paste your own key to go on",
     'house.budget_used': "Today's free budget for everyone on this app is used up; it resets at 00:00 UTC. To go on now, {ways}",
     'house.runs_used': 'The free runs are used up for today. To go on, {ways}',
+    'house.speech_too_long': 'That speech is {seconds:g} s and free runs on this app take at most {cap:g} s of voice: make a shorter one, or {ways}',
+    'house.speech_length_unknown': 'The gateway did not say how long that speech is, so it cannot be used on a free run: upload it as a clip, or {ways}',
     'house.audio_id_not_yours': 'That audio id was not made here by you: make your own speech with text to speech first, or paste your own key to use the ids of your own account',
     'house.own_keys_only': "This app runs on visitors' own keys (or the free offline preview).",
     'house.line': '**{left} of {total} free runs left today**{who} · up to {seconds:g} s of voice each · resets 00:00 UTC',

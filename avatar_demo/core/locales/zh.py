@@ -59,6 +59,8 @@ ZH: dict[str, str] = {
     'house.speech_used': '你已用完今天的 {calls} 次免费文字转语音；次数在 UTC 00:00 重置。要继续，请粘贴你自己的密钥',
     'house.budget_used': '本应用今天所有访客共享的免费额度已用完；额度在 UTC 00:00 重置。要现在继续，请{ways}',
     'house.runs_used': '今天的免费次数已用完。要继续，请{ways}',
+    'house.speech_too_long': '这段语音长 {seconds:g} 秒，而此应用的免费运行最多使用 {cap:g} 秒语音：请生成一段更短的，或{ways}',
+    'house.speech_length_unknown': '网关没有说明这段语音的时长，因此不能用于免费运行：请将它作为音频上传，或{ways}',
     'house.audio_id_not_yours': '这个音频编号不是你在这里生成的：请先用文字转语音生成你自己的语音，或粘贴你自己的密钥以使用你账户中的编号',
     'house.own_keys_only': '本应用使用访客自己的密钥运行（或使用免费的离线预览）。',
     'house.line': '**今天还剩 {left}/{total} 次免费生成**{who} · 每次最多 {seconds:g} 秒语音 · UTC 00:00 重置',
