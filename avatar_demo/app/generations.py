@@ -16,12 +16,13 @@ from dataclasses import dataclass, replace
 from .. import providers
 from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
 from ..core.text import Text
-from ..jobs import Tracked
+from ..jobs import Failed, Submitted, Succeeded, Tracked, Unresolved
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
 from ..providers.base import TextToSpeech, TtsRequest, TtsResult, check_prompt
 from ..store.history import RunFacts
+from .attach import Starting, same_request
 from .services import Services
 
 __all__ = ["Generations", "Origin", "Started"]
@@ -51,6 +52,8 @@ class Generations:
         self.policy = services.policy
         #: Requests still preparing, per visitor: they count against the jobs a visitor may run at once.
         self._preparing: Counter[str] = Counter()
+        #: Requests still starting, so that an identical one is attached instead of paying again.
+        self._starting: Starting[list[Started]] = Starting()
 
     def running(self, visitor: str) -> int:
         """Jobs of *visitor* in flight or being prepared."""
@@ -89,7 +92,24 @@ class Generations:
         """The same photo and voice with several (prompt, mode) pairs: prepared once, each variant a job.
 
         The prepared inputs are kept (once per distinct content) so that any of these runs can be re-run later.
+        A request identical to one still starting (a double click) is attached to it: no second create.
         """
+        same = same_request(visitor.key, provider, job, variants, user_key=(user_key or "").strip() or None,
+                            owner=owner, origin=origin)
+        return await self._starting.once(
+            same, lambda: self._start_variants(visitor, provider, job, variants, user_key=user_key, owner=owner,
+                                               batch=batch, origin=origin), self._until_sent)
+
+    async def _until_sent(self, started: list[Started]) -> None:
+        """Returns once every one of *started* has sent its create (or ended without one)."""
+        for one in started:
+            async for event in self.services.followers.watch(one.tracked):
+                if isinstance(event, (Submitted, Succeeded, Failed, Unresolved)):
+                    break
+
+    async def _start_variants(self, visitor: Visitor, provider: str, job: JobInput, variants: list[tuple[str, str]],
+                              *, user_key: str | None, owner: str | None, batch: str | None,
+                              origin: Origin | None) -> list[Started]:
         spec = providers.spec(provider)
         for prompt, _ in variants:  # before anything is prepared: the prompts are the cheapest thing to check
             check_prompt(prompt.strip())

@@ -146,6 +146,10 @@ class LabTab:
                                        key) for n, why in refused.items())
             yield view({self.status: message})
             raise refusal(message, title="ui.title.nothing_started", lang=lang)
+        # Attached to an identical lab request still starting (a double click): the runs carry that one's batch.
+        first = self.ui.services.recorder.get(next(iter(started.values())).tracked.row)
+        if first is not None and first.batch:
+            view({self.batch: first.batch})
         head = self._plan_line(list(started.values()), refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))

@@ -178,3 +178,45 @@ def test_a_speech_id_carries_its_length_into_the_voice_cap_and_the_budget(app, s
     charged = 0.8 * task.audio_s  # the simulator bills Kling's list price for the speech's length
     assert everyone_units(app) - units == pytest.approx(charged, abs=0.01)
     assert runs_left(person) == FREE_RUNS - 1
+
+
+def test_a_double_click_starts_one_run(app, sim, stranger, media_dir: Path) -> None:
+    """Attack: two identical /generate calls from one browser at once (a double click on Generate) started two
+    paid tasks, both billed, while the page showed one. The second is now attached to the first: one create,
+    both calls watch the same run, one run of the allowance used."""
+    import concurrent.futures
+
+    sim.state.faults.latency_s = 0.5  # the first create is still on its way when the second call arrives
+    person = stranger(app)
+    owner = person.call(ids(person)["load"], [""]).data[0]
+    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
+    args = generate_args(image=image, audio=audio, prompt="a slow nod", owner=owner)
+    before = creates(sim)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: person.call(ids(person)["generate"], args), range(2))
+    assert first.success and second.success, (first.output, second.output)
+    assert creates(sim) == before + 1
+    assert run_of(first) == run_of(second) and "done ✓" in second.data[0]
+    assert runs_left(person) == FREE_RUNS - 1
+    # Once the first call has its run, the same request again is another take on purpose.
+    again = person.call(ids(person)["generate"], args)
+    assert again.success and run_of(again) != run_of(first) and creates(sim) == before + 2
+
+
+def test_two_identical_lab_calls_at_once_start_one_batch(app, sim, stranger, media_dir: Path) -> None:
+    import concurrent.futures
+
+    from tests.security.wire import lab_args
+
+    sim.state.faults.latency_s = 0.5
+    person = stranger(app)
+    owner = person.call(ids(person)["load"], [""]).data[0]
+    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
+    args = lab_args(image=image, audio=audio, prompts="smile\nnod", owner=owner)
+    before = creates(sim)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: person.call(ids(person)["lab"], args), range(2))
+    assert first.success and second.success, (first.output, second.output)
+    assert creates(sim) == before + 2
+    assert sorted(r["id"] for r in first.data[2]) == sorted(r["id"] for r in second.data[2])
+    assert runs_left(person) == FREE_RUNS - 2
