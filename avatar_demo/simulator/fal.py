@@ -91,6 +91,8 @@ def fal_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return _invalid("audio_url", str(exc))
         if state.over_capacity(spec.name):
             return _reply({"detail": "Rate limit exceeded"}, 429, {"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return _invalid("prompt", "content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=mode, prompt=body.get("prompt") or "",
                               callback_url=request.query_params.get("fal_webhook") or None, id_style="uuid")
         base = base_of(request)

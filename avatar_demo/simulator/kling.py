@@ -18,7 +18,7 @@ from .state import MediaProblem, SimTask, SimulatorState
 
 __all__ = ["kling_app"]
 
-_HTTP_FOR_CODE = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401, 1102: 429, 1201: 400,
+_HTTP_FOR_CODE = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401, 1102: 429, 1201: 400, 1301: 400,
                   1303: 429, 5000: 500, 5002: 504}
 _WORDS = {"queued": "submitted", "running": "processing", "succeeded": "succeed", "failed": "failed"}
 
@@ -120,6 +120,8 @@ class _KlingGateway:
             return _error(1201, f"external_task_id {ext} already exists")
         if self.state.over_capacity(self.gateway):
             return _error(1303, "parallel task over resource pack limit", headers={"Retry-After": "1"})
+        if self.state.take("refused_creates"):
+            return _error(1301, "Failure to pass the risk control system")
         task = self.state.add_task(self.gateway, audio=audio, audio_s=audio_s, mode=body.get("mode") or "std",
                                    prompt=body.get("prompt") or "", external_task_id=ext,
                                    callback_url=body.get("callback_url") or None)

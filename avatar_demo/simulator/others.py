@@ -65,6 +65,8 @@ def modellix_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return error(400, f"Invalid parameters: {exc}")
         if state.over_capacity(spec.name):
             return error(429, "Too many requests: concurrency limit reached", {"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return error(400, "Invalid parameters: content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=body.get("mode") or "std", prompt=prompt or "",
                               id_style="task-hex")
         accepted = {"code": 0, "message": "success", "data": {
@@ -152,6 +154,8 @@ def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return error(422, str(exc))
         if state.over_capacity(spec.name):
             return error(429, "Rate limited: too many running tasks", headers={"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return error(422, "content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=inputs.get("mode") or "std",
                               prompt=inputs.get("prompt") or "", callback_url=body.get("callback_url") or None,
                               id_style="task_n")

@@ -42,6 +42,8 @@ class Faults:
     retry_after_s: float = 1.0
     #: The next N creates are refused for capacity (Kling 1303 / crun 429).
     capacity_refusals: int = 0
+    #: The next N creates are refused for their content, before any task exists (Kling 1301; a 4xx elsewhere).
+    refused_creates: int = 0
     #: The next N creates store the task, then answer oddly (ambiguous_mode says how).
     ambiguous_creates: int = 0
     #: "gateway_timeout" answers 504/5002; "drop" cuts the connection mid-reply; "unknown_status" accepts the task

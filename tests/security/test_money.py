@@ -220,3 +220,23 @@ def test_two_identical_lab_calls_at_once_start_one_batch(app, sim, stranger, med
     assert creates(sim) == before + 2
     assert sorted(r["id"] for r in first.data[2]) == sorted(r["id"] for r in second.data[2])
     assert runs_left(person) == FREE_RUNS - 2
+
+
+def test_one_refused_variant_of_a_batch_gives_back_only_its_own_run(app, sim, stranger, media_dir: Path) -> None:
+    """A lab batch of two on the house key where the gateway refuses one create (content policy, no task made):
+    that variant's run and units are given back, the other's stay counted."""
+    from tests.security.wire import lab_args
+
+    person = stranger(app)
+    units = everyone_units(app)
+    sim.state.faults.refused_creates = 1
+    before = set(sim.state.tasks)
+    reply = person.call(ids(person)["lab"], lab_args(image=person.upload(media_dir / "portrait.jpg"),
+                                                     audio=person.upload(media_dir / "speech.mp3"),
+                                                     prompts="smile\nnod"))
+    assert reply.success, reply.output
+    made = [t for task_id, t in sim.state.tasks.items() if task_id not in before]
+    statuses = sorted(run["status"] for run in reply.data[2])
+    assert len(made) == 1 and statuses == ["done", "failed"], statuses
+    assert runs_left(person) == FREE_RUNS - 1
+    assert everyone_units(app) - units == pytest.approx(0.4 * made[0].audio_s, abs=0.01)
