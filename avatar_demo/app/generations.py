@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from .. import providers
-from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
+from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed, ServerError
 from ..core.text import Text
 from ..jobs import Failed, Submitted, Succeeded, Tracked, Unresolved
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
@@ -190,9 +190,10 @@ class Generations:
             result = await gateway.tts(request)
             self.policy.remember_speech(visitor, permit, result)
             return result
-        except GatewayError:
-            # The gateway refused it: nothing was made or charged.
-            self.policy.refund(reservations)
+        except GatewayError as exc:
+            # Refused: nothing was made or charged. A server error may have made it (and charged): kept.
+            if not isinstance(exc, ServerError):
+                self.policy.refund(reservations)
             raise
         finally:
             await gateway.aclose()
