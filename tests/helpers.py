@@ -7,6 +7,7 @@ import importlib.resources
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import wave
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ from PIL import Image, ImageDraw
 
 from avatar_demo.media.ffmpeg import probe_duration, run_ffmpeg
 
-__all__ = ["PORTRAIT_EYES", "PORTRAIT_MOUTH", "MediaFacts", "facts", "make_image", "make_portrait", "make_speech_bursts",
-           "make_tone", "real_portrait", "sample_photo", "speech_bursts_envelope", "wait_for"]
+__all__ = ["PORTRAIT_EYES", "PORTRAIT_MOUTH", "MediaFacts", "decoded_seconds", "facts", "make_image", "make_portrait",
+           "make_speech_bursts", "make_tone", "real_portrait", "sample_photo", "smuggled_wav", "speech_bursts_envelope",
+           "wait_for"]
 
 _CODEC_ARGS = {
     ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
@@ -116,6 +118,35 @@ def make_speech_bursts(path: Path, seconds: float = 5.0, *, rate: int = 16000, s
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
     return path
+
+
+def smuggled_wav(path: Path, voice: Path, *, chunk: bytes, payload: bytes) -> Path:
+    """*voice* (a plain WAV) with one more chunk after its `data`: *chunk* b"data" (a second stretch of sound in the
+    same format, which Python's wave module never reads and ffmpeg plays) or a padding chunk. The RIFF size covers
+    the whole file, as a careful forger would write it."""
+    whole = voice.read_bytes()
+    body = whole[8:] + chunk + len(payload).to_bytes(4, "little") + payload + (b"\0" if len(payload) % 2 else b"")
+    path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
+    return path
+
+
+def tone_pcm(seconds: float, *, rate: int = 48000, frequency: float = 330.0) -> bytes:
+    """16-bit mono samples of a steady tone (a second `data` chunk's sound)."""
+    t = np.arange(round(seconds * rate)) / rate
+    return np.rint(0.3 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2").tobytes()
+
+
+def decoded_seconds(audio: bytes | Path) -> float:
+    """How long *audio* plays as ffmpeg decodes it (every sample counted, not the header's word)."""
+    if not isinstance(audio, Path):
+        # From a file, as a gateway stores an upload: ffmpeg reads a WAV in a pipe differently (it cannot seek).
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "audio").write_bytes(audio)
+            return decoded_seconds(Path(folder) / "audio")
+    proc = run_ffmpeg(["-v", "error", "-i", str(audio), "-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1"],
+                      large_output=True)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    return len(proc.stdout) / 96000
 
 
 @dataclass

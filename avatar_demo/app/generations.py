@@ -10,16 +10,18 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import providers
-from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed
+from ..core.errors import AvatarDemoError, DiskFull, GatewayError, NotAllowed, ServerError
 from ..core.text import Text
+from ..jobs import Failed, Submitted, Succeeded, Unresolved
 from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
-from ..providers.base import TextToSpeech, TtsRequest, TtsResult
+from ..providers.base import TextToSpeech, TtsRequest, TtsResult, check_prompt
 from ..store.history import RunFacts
+from .attach import Starting, same_request
 from .services import Services
 
 __all__ = ["Generations", "Origin", "Started"]
@@ -49,6 +51,8 @@ class Generations:
         self.policy = services.policy
         #: Each visitor's own preparation slots (public mode).
         self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        #: Requests still starting, so that an identical one is attached instead of paying again.
+        self._starting: Starting[list[Started]] = Starting()
 
     @contextlib.asynccontextmanager
     async def _preparing_for(self, visitor: Visitor) -> AsyncIterator[None]:
@@ -88,13 +92,34 @@ class Generations:
         """The same photo and voice with several (prompt, mode) pairs: prepared once, each variant a job.
 
         The prepared inputs are kept (once per distinct content) so that any of these runs can be re-run later.
+        A request identical to one still starting (a double click) is attached to it: no second create.
         """
+        same = same_request(visitor.key, provider, job, variants, user_key=(user_key or "").strip() or None,
+                            owner=owner, origin=origin)
+        return await self._starting.once(
+            same, lambda: self._start_variants(visitor, provider, job, variants, user_key=user_key, owner=owner,
+                                               batch=batch, origin=origin), self._until_sent)
+
+    async def _until_sent(self, started: list[Started]) -> None:
+        """Returns once every one of *started* has sent its create (or ended without one)."""
+        for one in started:
+            async for event in self.services.runs.watch(one.row):
+                if isinstance(event, (Submitted, Succeeded, Failed, Unresolved)):
+                    break
+
+    async def _start_variants(self, visitor: Visitor, provider: str, job: JobInput, variants: list[tuple[str, str]],
+                              *, user_key: str | None, owner: str | None, batch: str | None,
+                              origin: Origin | None) -> list[Started]:
         spec = providers.spec(provider)
+        for prompt, _ in variants:  # before anything is prepared: the prompts are the cheapest thing to check
+            check_prompt(prompt.strip())
         key = (user_key or "").strip() or None
         permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
         self.services.settings.provider(provider).with_user_key(key).require_key()
         if spec.tts:
-            self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+            # A speech made here is as long as its TTS result said: that length is capped, estimated and reserved.
+            speech_s = self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+            job = replace(job, audio_id_seconds=speech_s) if speech_s is not None else job
         self.services.storage.check_space()
         async with self._preparing_for(visitor):
             # Asked again now that it is this request's turn: a burst that outruns the allowance is not prepared.
@@ -175,11 +200,12 @@ class Generations:
         try:
             assert isinstance(gateway, TextToSpeech)
             result = await gateway.tts(request)
-            self.policy.remember_speech(visitor, permit, result.audio_id)
+            self.policy.remember_speech(visitor, permit, result)
             return result
-        except GatewayError:
-            # The gateway refused it: nothing was made or charged.
-            self.policy.refund(reservations)
+        except GatewayError as exc:
+            # Refused: nothing was made or charged. A server error may have made it (and charged): kept.
+            if not isinstance(exc, ServerError):
+                self.policy.refund(reservations)
             raise
         finally:
             await gateway.aclose()

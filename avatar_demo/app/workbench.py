@@ -7,6 +7,7 @@ like one that does not exist.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from .. import providers
 from ..core.errors import InputError
@@ -15,6 +16,7 @@ from ..jobs.plan import JobInput
 from ..policy import Visitor
 from ..store.export import Export, write_export
 from ..store.history import Record
+from .exports import EXPORTS_PER_HOUR, ExportShelf, parse_run_ids
 from .generations import Generations, Origin, Started
 
 __all__ = ["MAX_NOTE", "Workbench"]
@@ -27,9 +29,17 @@ MB = 1_000_000
 class Workbench:
     """Built on the one start path: a re-run is started, allowed and counted like any other run."""
 
-    def __init__(self, generations: Generations) -> None:
+    def __init__(self, generations: Generations, *, exports: Path | None = None) -> None:
+        """*exports*: the folder export zips are written to and served from (the page gives Gradio's own file
+        cache, so the zip is not copied again); the data dir's exports folder by default."""
         self.generations = generations
         self.services = generations.services
+        settings = self.services.settings
+        self.shelf = ExportShelf(exports or self.services.storage.exports,
+                                 min_free_mb=settings.retention.min_free_mb,
+                                 # In public mode: room for two of the largest exports at once, a few an hour each.
+                                 budget_mb=2 * settings.export_max_mb if settings.public else None,
+                                 per_hour=EXPORTS_PER_HOUR if settings.public else None)
 
     def _own(self, owner: str | None, run: object) -> Record:
         try:
@@ -76,6 +86,8 @@ class Workbench:
         prompt = parent.prompt if not (prompt or "").strip() else prompt.strip()
         mode = (mode or "").strip() or parent.mode
         provider = (provider or "").strip() or parent.provider
+        if provider not in providers.names():
+            raise InputError(Text("input.gateway", gateway=repr(provider[:40]), names=list(providers.names())))
         spec = providers.spec(provider)
         image = self.services.kept.path(parent.image_ref)
         voice = self.services.kept.path(parent.audio_ref)
@@ -93,12 +105,31 @@ class Workbench:
         return await self.generations.start(visitor, provider, job, user_key=user_key, owner=owner,
                                             origin=Origin(parent.id, tweak))
 
-    async def export(self, owner: str | None, *, ids: list[int] | None = None, batch: str | None = None) -> Export:
-        """The owner's chosen runs (*ids*, or one lab *batch*, or else all of them) as one zip in the exports folder."""
-        if ids:
-            for run in ids:
-                self._own(owner, run)
-        records = self.runs(owner, ids=ids or None, batch=batch, limit=10_000)
+    async def export(self, owner: str | None, *, ids: object = None, batch: str | None = None,
+                     visitor: Visitor | None = None) -> Export:
+        """The owner's chosen runs (*ids*: run numbers as a list or as text like "12, 13"; or one lab *batch*; or
+        else all of them) as one zip on the export shelf.
+
+        Everything past this line runs off the event loop: a request naming a hundred thousand runs is refused
+        without holding up anyone else. *visitor* makes one export at a time (and a few an hour, in public mode).
+        """
         settings = self.services.settings
         cap = int(settings.export_max_mb * MB) if settings.public else None
-        return await asyncio.to_thread(write_export, records, self.services.storage, self.services.kept, max_bytes=cap)
+        with self.shelf.turn(visitor.key if visitor is not None else f"owner:{owner}"):
+            records = await asyncio.to_thread(self._chosen, owner, ids, batch)
+            export = await asyncio.to_thread(write_export, records, self.services.storage, self.services.kept,
+                                             max_bytes=cap, folder=self.shelf.folder, room=self.shelf.room)
+        self.shelf.keep_for_a_while(export.path)
+        return export
+
+    def _chosen(self, owner: str | None, ids: object, batch: str | None) -> list[Record]:
+        """The runs an export asked for: the named ones (all the owner's, checked in one query), or a batch's."""
+        wanted = parse_run_ids(ids)
+        if not wanted:
+            return self.runs(owner, batch=batch, limit=10_000)
+        records = self.runs(owner, ids=wanted, limit=len(wanted))
+        found = {r.id for r in records}
+        missing = next((run for run in wanted if run not in found), None)
+        if missing is not None:
+            raise InputError(Text("run.not_yours", run=missing))
+        return records

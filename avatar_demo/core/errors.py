@@ -14,6 +14,7 @@
     │   ├── RateLimited        too many requests; retry later
     │   ├── CapacityError      too many tasks in flight; wait, then try again
     │   └── ServerError        the gateway failed (5xx, maintenance)
+    │       └── UnclearReply   a reply that may mean the task was made (a 2xx we cannot read, an unknown code)
     ├── GatewayUnreachable     no answer: connection refused, dropped, timed out
     ├── DownloadError          the finished video could not be fetched
     └── DeployError            a Space deploy was refused, by the Hub or before anything was sent
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimited",
     "RequestRejected",
     "ServerError",
+    "UnclearReply",
     "UnexpectedReply",
 ]
 
@@ -165,6 +167,12 @@ class ServerError(GatewayError):
     """The gateway failed on its side; safe to retry a read."""
 
     retryable = True
+
+
+class UnclearReply(ServerError):
+    """The gateway answered, but not in a way that says whether it acted: a 2xx that is not a JSON object or names
+    no task, or a business code this app does not know on a 2xx or 5xx. A create answered so may have made its
+    task, so it is unclear (looked up, never re-sent blind), never a refusal; a read answered so is tried again."""
 
 
 class GatewayUnreachable(AvatarDemoError):

@@ -41,6 +41,8 @@ class JobInput:
     allow_no_face: bool = False
     #: The language of the page that asked ("en", "zh"): the offline preview's banner is written in it.
     language: str = "en"
+    #: How long the text-to-speech voice *audio_id* names is, when the app made it (it is billed like a clip).
+    audio_id_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ async def plan_job(spec: ProviderSpec, job: JobInput, *, inputs: Inputs, limit: 
             warnings.append(Text("face.several.sent_anyway", count=lease.face.count))
         found = lease.face.describe() if lease.face is not None else Text("face.not_found")
         changes = [Text("change.photo", change=c) for c in (*lease.image.changes, found)]
-        seconds: float | None = None
+        seconds: float | None = job.audio_id_seconds if audio_id else None
         if lease.media is not None:
             audio = lease.media.audio
             seconds = audio.duration_s

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import os
 import shutil
+import struct
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,8 @@ _LEAVE_ALONE_DB = 0.5
 #: lowered by the excess (plus 0.3 dB), and written again.
 _MAX_WRITES = 3
 _RETRY_MARGIN_DB = 0.3
+#: The 44-byte head of the WAV written here: RIFF, a 16-byte PCM `fmt ` chunk, and the `data` chunk's head.
+_PLAIN_WAV = struct.Struct("<4sI4s4sIHHIIHH4sI")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,26 @@ class PreparedAudio:
     loudness_lufs: float | None = None
     #: The edited window's loudness before the gain (mono, as sent).
     source_loudness_lufs: float | None = None
+
+
+def _same_plain_wav(src: Path, size: int) -> bool:
+    """Whether *src* is laid out exactly as the WAV just written (*size* bytes): one PCM `fmt ` chunk (48 kHz,
+    mono, 16-bit) and one `data` chunk, the RIFF size, the data size and the file's size agreeing, nothing else.
+
+    Python's wave module reads only the first `data` chunk, while ffmpeg (and a gateway) may play another one:
+    a file that is anything more than these two chunks is never sent as it came, whatever wave made of it.
+    """
+    try:
+        if src.stat().st_size != size or size < _PLAIN_WAV.size:
+            return False
+        with open(src, "rb") as fh:
+            head = _PLAIN_WAV.unpack(fh.read(_PLAIN_WAV.size))
+    except (OSError, struct.error):
+        return False
+    riff, riff_size, form, fmt, fmt_size, tag, channels, rate, byte_rate, align, bits, data, data_size = head
+    return ((riff, form, fmt, data) == (b"RIFF", b"WAVE", b"fmt ", b"data") and fmt_size == 16 and tag == 1
+            and (channels, rate, bits, align, byte_rate) == (1, RATE, 16, 2, 2 * RATE)
+            and riff_size == size - 8 and data_size == size - _PLAIN_WAV.size)
 
 
 def _check_window(src: Path, header: MediaHeader, start: float) -> None:
@@ -250,7 +273,7 @@ def prepare_audio(
         changes.append(describe_gain(leveling.gain_db, written.lufs))
     if leveling.limited:
         changes.append(describe_limit(TRUE_PEAK_CEILING_DBTP))
-    if not changes and header.pcm_wav == (RATE, 1, 2) and written.path.suffix == ".wav":
+    if not changes and written.path.suffix == ".wav" and _same_plain_wav(src, written.bytes):
         # A voice already prepared (a re-run's kept input) is sent as it came: writing it again would only round
         # its samples differently, and a re-run would keep a second copy of the same voice.
         shutil.copyfile(src, written.path)

@@ -12,6 +12,7 @@ from ..core.errors import NotAllowed
 from ..core.text import Text
 from .. import providers
 from ..core.status import Status
+from ..providers.base import TtsResult
 from ..providers.spec import ProviderSpec
 from ..store.history import Record
 from ..store.ledger import Ledger, Reservation, Usage, utc_day
@@ -127,15 +128,26 @@ class HousePolicy:
         # One part per job, so each can be given back on its own if its create is refused.
         return [Reservation(day, visitor.key, 1, 0, u) for u in units]
 
-    def check_audio_id(self, visitor: Visitor, permit: Permit, audio_id: str | None) -> None:
-        """On the house key an audio id must be one this visitor made here (ids would name other people's speech)."""
-        if self.public and permit.house and audio_id and self.ledger.speech_maker(audio_id) != visitor.key:
+    def check_audio_id(self, visitor: Visitor, permit: Permit, audio_id: str | None) -> float | None:
+        """On the house key an audio id must be one this visitor made here (ids would name other people's speech),
+        no longer than the allowance's voice cap; returns its length, which the run is estimated and reserved by
+        (None off the house key, where the gateway alone says what it takes)."""
+        if not (self.public and permit.house and audio_id):
+            return None
+        made = self.ledger.speech(audio_id)
+        if made is None or made.visitor != visitor.key:
             raise NotAllowed(Text("house.audio_id_not_yours"))
+        if made.seconds is None:
+            raise NotAllowed(Text("house.speech_length_unknown", ways=_WAYS_ON))
+        cap = permit.voice_cap[0] if permit.voice_cap else None
+        if cap is not None and made.seconds > cap + 0.05:
+            raise NotAllowed(Text("house.speech_too_long", seconds=made.seconds, cap=cap, ways=_WAYS_ON))
+        return made.seconds
 
-    def remember_speech(self, visitor: Visitor, permit: Permit, audio_id: str) -> None:
-        """Text to speech on the house key made *audio_id* for *visitor*."""
+    def remember_speech(self, visitor: Visitor, permit: Permit, result: TtsResult) -> None:
+        """Text to speech on the house key made *result* for *visitor*: its id, and its length."""
         if self.public and permit.house:
-            self.ledger.remember_speech(visitor.key, audio_id)
+            self.ledger.remember_speech(visitor.key, result.audio_id, result.duration_s)
 
     def settle_run(self, record: Record) -> None:
         """A run ended: give its reservation back if nothing was created (a definite refusal, a cancel in line),

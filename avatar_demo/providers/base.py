@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-from ..core.errors import InputError, UnexpectedReply
+from ..core.errors import InputError
 from ..core.status import Status
 from ..core.text import Text
 from .spec import ProviderSpec
@@ -24,7 +24,9 @@ __all__ = [
     "TextToSpeech",
     "TtsRequest",
     "TtsResult",
+    "check_prompt",
     "parse_status",
+    "raw_word",
 ]
 
 Mode = Literal["std", "pro"]
@@ -33,11 +35,29 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 MAX_PROMPT = 2500
 
 
-def parse_status(provider: str, word: object, table: Mapping[str, Status]) -> Status:
-    """Map a gateway's status word through *table*; an unknown word is an error, never "running"."""
+def check_prompt(prompt: str) -> str:
+    """*prompt* when it fits every gateway (MAX_PROMPT characters), else InputError saying by how much it is over."""
+    if len(prompt) > MAX_PROMPT:
+        raise InputError(Text("input.prompt_too_long", length=len(prompt), limit=MAX_PROMPT,
+                              over=len(prompt) - MAX_PROMPT))
+    return prompt
+
+
+def parse_status(word: object, table: Mapping[str, Status]) -> Status:
+    """Map a gateway's status word through *table*.
+
+    A reply that names a task proves the task exists, so a word the table does not know (or none) reads as
+    "still running" and the task is followed to its end: never "failed", never refunded. The word itself is
+    kept by the caller as the TaskState's raw_status, so the page says what the gateway said.
+    """
     if isinstance(word, str) and word in table:
         return table[word]
-    raise UnexpectedReply(provider, Text("gw.unknown_status", word=repr(word)), hint=Text("hint.contract_changed"))
+    return Status.RUNNING
+
+
+def raw_word(word: object) -> str:
+    """A gateway's status word as detail ("" when it sent none)."""
+    return word if isinstance(word, str) else ""
 
 
 @dataclass(frozen=True)
@@ -64,9 +84,7 @@ class AvatarRequest:
             raise InputError(Text("input.one_voice"))
         if self.mode not in MODES:
             raise InputError(Text("input.mode", mode=repr(self.mode)))
-        if len(self.prompt) > MAX_PROMPT:
-            raise InputError(Text("input.prompt_too_long", length=len(self.prompt), limit=MAX_PROMPT,
-                                  over=len(self.prompt) - MAX_PROMPT))
+        check_prompt(self.prompt)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from ..core.errors import (
     QuotaError,
     RequestRejected,
     ServerError,
+    UnclearReply,
     UnexpectedReply,
 )
 from ..core.status import Status
 from ..core.text import Text
-from .base import AvatarRequest, TaskState, parse_status
-from .http import GatewayHTTP, retry_after_seconds, status_error
+from .base import AvatarRequest, TaskState, parse_status, raw_word
+from .http import GatewayHTTP, retry_after_seconds, status_error, unknown_code
 from .spec import KLING_LIST_PRICE, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
 
 __all__ = ["CRUN_CODES", "CRUN_STATUS", "SPEC", "CrunProvider", "crun_error", "parse_crun_task"]
@@ -52,14 +53,22 @@ CRUN_CODES: dict[int, tuple[type[GatewayError], Text, Text | None]] = {
 
 
 def crun_error(response: httpx.Response, body: Any) -> GatewayError | None:
-    """Map a crun reply to an error, or None for a success (code 200)."""
+    """Map a crun reply to an error, or None for a success (code 200).
+
+    Two rules beside the table: a 2xx create that names a task is a created task whatever its status word
+    (CrunProvider.create; a 2xx that cannot be read is UnclearReply, in GatewayHTTP), and a business code the
+    table does not know is a refusal only on a 4xx: on a 2xx or 5xx it is unclear (unknown_code).
+    """
     code = body.get("code") if isinstance(body, dict) else None
     if response.is_success and code == 200:
         return None
+    detail = str(body.get("message") or "") if isinstance(body, dict) else ""
+    known = isinstance(code, int) and code in CRUN_CODES
+    if not known and (response.is_success or (code is not None and response.status_code >= 500)):
+        return unknown_code(LABEL, response, detail or None, code)
     key = code if isinstance(code, int) and code in CRUN_CODES else response.status_code
     if key in CRUN_CODES:
         cls, summary, hint = CRUN_CODES[key]
-        detail = str(body.get("message") or "") if isinstance(body, dict) else ""
         if detail and detail.lower() not in summary.lower():
             summary = Text("gw.with_detail", summary=summary, detail=detail)
         return cls(LABEL, summary, status_code=response.status_code, code=key,
@@ -72,7 +81,7 @@ def parse_crun_task(data: Any) -> TaskState:
     if not isinstance(data, dict) or not data.get("task_id"):
         raise UnexpectedReply(LABEL, Text("gw.no_task"))
     word = data.get("status")
-    status = parse_status(LABEL, word, CRUN_STATUS)
+    status = parse_status(word, CRUN_STATUS)
     result = data.get("result") or {}
     urls = result.get("media_urls") or []
     if status is Status.DONE and not urls:
@@ -81,7 +90,7 @@ def parse_crun_task(data: Any) -> TaskState:
     return TaskState(
         task_id=str(data["task_id"]),
         status=status,
-        raw_status=str(word),
+        raw_status=raw_word(word),
         video_url=urls[0] if urls else None,
         charged=float(credits) if isinstance(credits, (int, float)) and status.terminal else None,
         message=result.get("message") if status is Status.FAILED else None,
@@ -116,10 +125,13 @@ class CrunProvider:
         if request.callback_url:
             body["callback_url"] = request.callback_url
         reply = await self.http.send("POST", "/api/v1/client/job/CreateTask", json=body)
-        task_id = (reply.get("data") or {}).get("task_id")
+        data = reply.get("data")
+        task_id = data.get("task_id") if isinstance(data, dict) else None
         if not task_id:
-            raise UnexpectedReply(LABEL, Text("gw.no_task_id"))
-        return TaskState(task_id=str(task_id), status=Status.QUEUED, raw_status="pending")
+            # Accepted, yet no task named: it may exist all the same (its callback will say).
+            raise UnclearReply(LABEL, Text("gw.no_task_id"))
+        # Whatever status word came with it (crun's create answers only the id), the task was made.
+        return TaskState(task_id=str(task_id), status=Status.QUEUED, raw_status=raw_word(data.get("status")))
 
     async def get(self, task_id: str) -> TaskState:
         """Read one task."""

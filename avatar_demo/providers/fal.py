@@ -9,10 +9,19 @@ from typing import Any
 
 import httpx
 
-from ..core.errors import AuthError, GatewayError, NotFound, QuotaError, RateLimited, RequestRejected, UnexpectedReply
+from ..core.errors import (
+    AuthError,
+    GatewayError,
+    NotFound,
+    QuotaError,
+    RateLimited,
+    RequestRejected,
+    UnclearReply,
+    UnexpectedReply,
+)
 from ..core.status import Status
 from ..core.text import Text
-from .base import AvatarRequest, TaskState, parse_status
+from .base import AvatarRequest, TaskState, parse_status, raw_word
 from .http import GatewayHTTP, retry_after_seconds, status_error
 from .spec import KLING_UNIT_USD, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
 
@@ -37,7 +46,12 @@ LABEL = SPEC.label
 
 
 def fal_error(response: httpx.Response, body: Any) -> GatewayError | None:
-    """Map a fal reply to an error, or None for a success (any 2xx; 202 means still running)."""
+    """Map a fal reply to an error, or None for a success (any 2xx; 202 means still running).
+
+    fal sends no business codes, so an unknown one cannot arise; the other rule holds as everywhere: a 2xx
+    submit that names a request is a created task whatever its status word (FalProvider.create; a 2xx that
+    cannot be read is UnclearReply, in GatewayHTTP), and any 5xx is a server error (unclear), never a refusal.
+    """
     if response.is_success:
         return None
     detail = _detail(body) or response.headers.get("x-fal-error-type") or ""
@@ -79,11 +93,11 @@ def parse_fal_status(request_id: str, data: Any) -> TaskState:
     if not isinstance(data, dict):
         raise UnexpectedReply(LABEL, Text("gw.not_an_object"))
     word = data.get("status")
-    status = parse_status(LABEL, word, FAL_STATUS)
+    status = parse_status(word, FAL_STATUS)
     error = data.get("error")
     if status is Status.DONE and error:
-        return TaskState(request_id, Status.FAILED, str(word), message=str(error))
-    return TaskState(request_id, status, str(word))
+        return TaskState(request_id, Status.FAILED, raw_word(word), message=str(error))
+    return TaskState(request_id, status, raw_word(word))
 
 
 def _data_uri(path: Path) -> str:
@@ -120,11 +134,14 @@ class FalProvider:
             body["prompt"] = request.prompt.strip()
         params = {"fal_webhook": request.callback_url} if request.callback_url else None
         reply = await self.http.send("POST", f"/{MODELS[request.mode]}", json=body, params=params)
-        request_id = reply.get("request_id") if isinstance(reply, dict) else None
+        request_id = reply.get("request_id")
         if not request_id:
-            raise UnexpectedReply(LABEL, Text("gw.no_task_id"))
-        return TaskState(str(request_id), FAL_STATUS.get(reply.get("status"), Status.QUEUED),
-                         str(reply.get("status") or "IN_QUEUE"))
+            # Accepted, yet no request named: it may exist all the same (its webhook will say).
+            raise UnclearReply(LABEL, Text("gw.no_task_id"))
+        word = reply.get("status")
+        # A known word as it reads; any other (or none) is a request made and waiting in the queue.
+        status = FAL_STATUS[word] if isinstance(word, str) and word in FAL_STATUS else Status.QUEUED
+        return TaskState(str(request_id), status, raw_word(word))
 
     async def get(self, task_id: str) -> TaskState:
         """The request's status, and once it has completed, its result."""

@@ -13,10 +13,19 @@ from typing import Any
 import httpx
 import stamina
 
-from ..core.errors import GatewayError, GatewayUnreachable, RateLimited, ServerError, UnexpectedReply
+from ..core.errors import (
+    ConfigError,
+    GatewayError,
+    GatewayUnreachable,
+    RateLimited,
+    ServerError,
+    UnclearReply,
+    UnexpectedReply,
+)
 from ..core.text import Text
 
-__all__ = ["DEFAULT_TIMEOUT", "GatewayHTTP", "ReadRetry", "retry_after_seconds", "status_error", "tls_context"]
+__all__ = ["DEFAULT_TIMEOUT", "GatewayHTTP", "ReadRetry", "header_safe", "retry_after_seconds", "status_error",
+           "tls_context", "unknown_code"]
 
 #: Creates carry base64 media (a few MB): allow a slow upload, but notice a dead peer quickly.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
@@ -74,6 +83,22 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
+def header_safe(value: str) -> bool:
+    """Whether *value* can travel as an HTTP header value as it is: visible ASCII and inner spaces only."""
+    return value == value.strip() and all(" " <= ch <= "~" for ch in value)
+
+
+def unknown_code(provider: str, response: httpx.Response, message: str | Text | None, code: object) -> GatewayError:
+    """A business code the gateway's table does not name: a refusal only on a 4xx. On a 2xx or 5xx the gateway
+    may have acted on the request, so the answer is unclear (a create is looked up, never taken as refused)."""
+    status = response.status_code
+    if status == 429 or 400 <= status < 500:
+        return status_error(provider, response, message)
+    return UnclearReply(provider, message or Text("gw.unknown_code", status=status), status_code=status,
+                        code=code if isinstance(code, (int, str)) else None,
+                        retry_after=retry_after_seconds(response.headers))
+
+
 def status_error(provider: str, response: httpx.Response, message: str | Text | None = None) -> GatewayError:
     """The error for an HTTP status when the body says nothing more useful."""
     code = response.status_code
@@ -108,8 +133,12 @@ class GatewayHTTP:
 
     async def send(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         """One request; returns the decoded JSON body of a success or raises a typed error."""
+        headers = self._headers()
+        if not all(header_safe(value) for value in headers.values()):
+            # Sending would fail inside httpx (or go out garbled): the key cannot be used, and nothing left.
+            raise ConfigError(Text("key.unusable", provider=self.provider))
         try:
-            response = await self._client.request(method, path, json=json, params=params, headers=self._headers())
+            response = await self._client.request(method, path, json=json, params=params, headers=headers)
         except _NOT_SENT as exc:
             raise GatewayUnreachable(self.provider, type(exc).__name__, sent=False) from None
         except httpx.TimeoutException:
@@ -117,11 +146,13 @@ class GatewayHTTP:
         except httpx.TransportError as exc:
             raise GatewayUnreachable(self.provider, type(exc).__name__) from None
         body = _json(response)
+        if response.is_success and not isinstance(body, dict):
+            # A 2xx we cannot read may still have made a task: unclear, never a refusal.
+            raise UnclearReply(self.provider, Text("gw.not_json", status=response.status_code),
+                               status_code=response.status_code)
         error = self._map_error(response, body)
         if error is not None:
             raise error
-        if body is None:
-            raise UnexpectedReply(self.provider, Text("gw.not_json", status=response.status_code))
         return body
 
     async def read(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:

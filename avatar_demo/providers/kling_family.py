@@ -17,12 +17,13 @@ from ..core.errors import (
     RateLimited,
     RequestRejected,
     ServerError,
+    UnclearReply,
     UnexpectedReply,
 )
 from ..core.status import Status
 from ..core.text import Text
-from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status
-from .http import GatewayHTTP, retry_after_seconds, status_error
+from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status, raw_word
+from .http import GatewayHTTP, retry_after_seconds, status_error, unknown_code
 from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
 
 __all__ = ["KLING_CODES", "KLING_STATUS", "KlingFamily", "kling_error", "kling_spec", "parse_kling_task"]
@@ -107,7 +108,12 @@ def _from_code(label: str, response: httpx.Response, code: int, detail: str, req
 
 
 def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError | None:
-    """Map a Kling-shaped reply to an error, or None for a success (HTTP 2xx with code 0)."""
+    """Map a Kling-shaped reply to an error, or None for a success (HTTP 2xx with code 0).
+
+    Two rules beside the tables: a 2xx create that names a task is a created task whatever its status word
+    (parse_kling_task; a 2xx that cannot be read is UnclearReply, in GatewayHTTP), and a business code the
+    table does not know is a refusal only on a 4xx: on a 2xx or 5xx it is unclear (unknown_code).
+    """
     if isinstance(body, dict):
         envelope = body.get("error")
         if isinstance(envelope, dict):
@@ -128,9 +134,9 @@ def kling_error(label: str, response: httpx.Response, body: Any) -> GatewayError
         if isinstance(code, int) and code in KLING_CODES:
             return _from_code(label, response, code, detail, body.get("request_id"))
         if code not in (None, 0):
-            cls = _HTTP_CLASSES.get(response.status_code, UnexpectedReply)
-            if response.status_code == 429 or response.status_code >= 500:
-                return status_error(label, response, detail or None)
+            cls = _HTTP_CLASSES.get(response.status_code)
+            if cls is None:
+                return unknown_code(label, response, detail or None, code)
             return _refusal(cls, label, detail or Text("gw.refused"), response, code=code)
     if not response.is_success:
         cls = _HTTP_CLASSES.get(response.status_code)
@@ -152,7 +158,7 @@ def parse_kling_task(label: str, data: Any) -> TaskState:
     if not isinstance(data, dict) or not data.get("task_id"):
         raise UnexpectedReply(label, Text("gw.no_task"))
     word = data.get("task_status")
-    status = parse_status(label, word, KLING_STATUS)
+    status = parse_status(word, KLING_STATUS)
     videos = (data.get("task_result") or {}).get("videos") or []
     video = videos[0] if videos and isinstance(videos[0], dict) else {}
     if status is Status.DONE and not video.get("url"):
@@ -161,7 +167,7 @@ def parse_kling_task(label: str, data: Any) -> TaskState:
     return TaskState(
         task_id=str(data["task_id"]),
         status=status,
-        raw_status=str(word),
+        raw_status=raw_word(word),
         video_url=video.get("url"),
         duration_s=_float(video.get("duration")),
         charged=_float(data.get("final_unit_deduction")),
@@ -231,7 +237,11 @@ class KlingFamily:
     async def create(self, request: AvatarRequest) -> TaskState:
         """Send one create; an ambiguous outcome is the job runner's to resolve."""
         reply = await self.http.send("POST", self._tasks, json=self.payload(request))
-        return parse_kling_task(self.label, reply.get("data"))
+        data = reply.get("data")
+        if not isinstance(data, dict) or not data.get("task_id"):
+            # Accepted, yet no task named: it may exist all the same (looked up by its external id).
+            raise UnclearReply(self.label, Text("gw.no_task_id"))
+        return parse_kling_task(self.label, data)
 
     async def get(self, task_id: str) -> TaskState:
         """Read a task by task id or external id."""

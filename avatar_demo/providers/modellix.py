@@ -6,11 +6,20 @@ from typing import Any
 
 import httpx
 
-from ..core.errors import AuthError, CapacityError, GatewayError, NotFound, QuotaError, RequestRejected, UnexpectedReply
+from ..core.errors import (
+    AuthError,
+    CapacityError,
+    GatewayError,
+    NotFound,
+    QuotaError,
+    RequestRejected,
+    UnclearReply,
+    UnexpectedReply,
+)
 from ..core.status import Status
 from ..core.text import Text
-from .base import AvatarRequest, TaskState, parse_status
-from .http import GatewayHTTP, retry_after_seconds, status_error
+from .base import AvatarRequest, TaskState, parse_status, raw_word
+from .http import GatewayHTTP, retry_after_seconds, status_error, unknown_code
 from .kling_family import b64
 from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
 
@@ -40,11 +49,20 @@ _CODES: dict[int, tuple[type[GatewayError], Text | None]] = {
 
 
 def modellix_error(response: httpx.Response, body: Any) -> GatewayError | None:
-    """Map a Modellix reply to an error, or None for a success."""
+    """Map a Modellix reply to an error, or None for a success.
+
+    Modellix's body `code` repeats an HTTP status. Two rules beside the table: a 2xx create that names a task is
+    a created task whatever its status word (parse_modellix_task; a 2xx that cannot be read is UnclearReply, in
+    GatewayHTTP), and a code the table does not know is a refusal only on a 4xx: on a 2xx or 5xx it is unclear.
+    """
     code = body.get("code") if isinstance(body, dict) else None
     if response.is_success and code == 0:
         return None
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
+    # A code that repeats the HTTP status says nothing more than the status does.
+    known = isinstance(code, int) and (code in _CODES or code == response.status_code)
+    if not known and (response.is_success or (code is not None and response.status_code >= 500)):
+        return unknown_code(LABEL, response, message or None, code)
     status = code if isinstance(code, int) and code >= 400 else response.status_code
     if status in _CODES:
         cls, hint = _CODES[status]
@@ -61,7 +79,7 @@ def parse_modellix_task(data: Any) -> TaskState:
     if not isinstance(data, dict) or not data.get("task_id"):
         raise UnexpectedReply(LABEL, Text("gw.no_task"))
     word = data.get("status")
-    status = parse_status(LABEL, word, MODELLIX_STATUS)
+    status = parse_status(word, MODELLIX_STATUS)
     resources = (data.get("result") or {}).get("resources") or []
     videos = [r for r in resources if isinstance(r, dict) and r.get("type") == "video"] or resources
     url = videos[0].get("url") if videos else None
@@ -71,7 +89,7 @@ def parse_modellix_task(data: Any) -> TaskState:
     return TaskState(
         task_id=str(data["task_id"]),
         status=status,
-        raw_status=str(word),
+        raw_status=raw_word(word),
         video_url=url,
         duration_s=float(duration) if isinstance(duration, (int, float)) else None,
         message=data.get("error") or data.get("message") or None,
@@ -107,7 +125,10 @@ class ModellixProvider:
             # Modellix wants 1-2500 characters when present: omit rather than send "".
             body["prompt"] = request.prompt.strip()
         reply = await self.http.send("POST", self.create_path, json=body)
-        return parse_modellix_task(reply.get("data"))
+        data = reply.get("data")
+        if not isinstance(data, dict) or not data.get("task_id"):
+            raise UnclearReply(LABEL, Text("gw.no_task_id"))
+        return parse_modellix_task(data)
 
     async def get(self, task_id: str) -> TaskState:
         """Read one task."""

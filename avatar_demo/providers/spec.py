@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, InputError
 from ..core.text import Text
 
 if TYPE_CHECKING:
@@ -118,6 +118,12 @@ class ProviderSpec:
         return self.pricing.estimate(mode, seconds)
 
 
+def _sendable(key: str) -> bool:
+    """Whether a pasted key can travel in an HTTP header: visible ASCII only (no spaces, controls or letters beyond
+    ASCII, which are what a paste picks up by mistake)."""
+    return bool(key) and all("!" <= ch <= "~" for ch in key)
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """One provider's spec with the base URL and credentials resolved from settings."""
@@ -164,12 +170,20 @@ class ProviderConfig:
         pair = next((g for g in self.spec.key_groups if len(g) == 2), None)
         single = next((g for g in self.spec.key_groups if len(g) == 1), None)
         if pair and ":" in key:
-            first, _, second = key.partition(":")
-            return ProviderConfig(self.spec, self.base_url, {pair[0]: first.strip(), pair[1]: second.strip()},
-                                  self.max_parallel)
+            first, _, second = (part.strip() for part in key.partition(":"))
+            if not (_sendable(first) and _sendable(second)):
+                raise self._unsendable(pair)
+            return ProviderConfig(self.spec, self.base_url, {pair[0]: first, pair[1]: second}, self.max_parallel)
+        if not _sendable(key):
+            raise self._unsendable(pair)
         if single is None:
             raise ConfigError(Text("key.pair", provider=self.spec.label, variables="+".join(pair or ())))
         return ProviderConfig(self.spec, self.base_url, {single[0]: key}, self.max_parallel)
+
+    def _unsendable(self, pair: tuple[str, ...] | None) -> InputError:
+        # Refused here, before any slot or allowance is taken: such a key could never leave in a header.
+        detail = Text("key.unsendable.pair", provider=self.spec.label, variables="+".join(pair)) if pair else ""
+        return InputError(Text("key.unsendable", pair=detail))
 
     @classmethod
     def from_env(cls, spec: ProviderSpec, env: Mapping[str, str]) -> ProviderConfig:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 import uuid
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from .state import SimulatorState
 
-__all__ = ["apply_latency", "base_of", "bearer", "dropped_reply", "request_id", "video_response"]
+__all__ = ["apply_latency", "base_of", "bearer", "dropped_reply", "odd_create_reply", "request_id", "video_response"]
 
 
 def request_id() -> str:
@@ -49,6 +51,31 @@ class _DroppedReply(Response):
 def dropped_reply() -> Response:
     """A reply that breaks the connection after the headers."""
     return _DroppedReply()
+
+
+def odd_create_reply(state: SimulatorState, *, accepted: dict[str, Any], word_at: tuple[str, ...],
+                     timeout: Response, unknown_code: Response) -> Response:
+    """How a create whose task was stored is answered when a fault asks (Faults.ambiguous_mode).
+
+    *accepted* is the gateway's normal acceptance, *word_at* the path of its status word in it (added when the
+    gateway's own acceptance carries none); *timeout* and *unknown_code* are its own 5xx bodies.
+    """
+    mode = state.faults.ambiguous_mode
+    if mode == "drop":
+        return dropped_reply()
+    if mode == "not_json":
+        # What a proxy in front of a gateway sends when the upstream hiccups after taking the request.
+        return HTMLResponse("<html><body><h1>upstream hiccup</h1></body></html>", status_code=200)
+    if mode == "unknown_status":
+        body = copy.deepcopy(accepted)
+        inner = body
+        for part in word_at[:-1]:
+            inner = inner.setdefault(part, {})
+        inner[word_at[-1]] = state.faults.odd_status_word
+        return JSONResponse(body)
+    if mode == "unknown_code":
+        return unknown_code
+    return timeout
 
 
 async def video_response(state: SimulatorState, request: Request) -> Response:

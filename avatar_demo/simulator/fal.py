@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..providers.spec import ProviderSpec
-from .common import apply_latency, base_of, dropped_reply, video_response
+from .common import apply_latency, base_of, odd_create_reply, video_response
 from .state import MediaProblem, SimTask, SimulatorState
 
 __all__ = ["fal_app"]
@@ -91,15 +91,19 @@ def fal_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return _invalid("audio_url", str(exc))
         if state.over_capacity(spec.name):
             return _reply({"detail": "Rate limit exceeded"}, 429, {"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return _invalid("prompt", "content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=mode, prompt=body.get("prompt") or "",
                               callback_url=request.query_params.get("fal_webhook") or None, id_style="uuid")
         base = base_of(request)
         if task.callback_url:
             state.spawn(state.send_callbacks(task, lambda t: webhook(t, base)))
+        accepted = {"request_id": task.task_id, **urls(base, task.task_id), "queue_position": 0, "status": "IN_QUEUE"}
         if state.take("ambiguous_creates"):
-            return dropped_reply() if state.faults.ambiguous_mode == "drop" else _reply({"detail": "timeout"}, 504)
-        return _reply({"request_id": task.task_id, **urls(base, task.task_id), "queue_position": 0,
-                       "status": "IN_QUEUE"})
+            return odd_create_reply(state, accepted=accepted, word_at=("status",),
+                                    timeout=_reply({"detail": "timeout"}, 504),
+                                    unknown_code=_reply({"detail": "upstream busy", "code": "E_UPSTREAM"}, 500))
+        return _reply(accepted)
 
     def webhook(task: SimTask, base: str) -> dict[str, Any] | None:
         phase = task.phase(time.monotonic())

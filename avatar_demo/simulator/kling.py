@@ -14,12 +14,12 @@ from starlette.routing import Route
 from .. import providers
 from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
-from .common import apply_latency, base_of, bearer, dropped_reply, request_id, video_response
+from .common import apply_latency, base_of, bearer, odd_create_reply, request_id, video_response
 from .state import MediaProblem, SimTask, SimulatorState
 
 __all__ = ["kling_app"]
 
-_HTTP_FOR_CODE = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401, 1102: 429, 1201: 400,
+_HTTP_FOR_CODE = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401, 1102: 429, 1201: 400, 1301: 400,
                   1303: 429, 5000: 500, 5002: 504}
 _WORDS = {"queued": "submitted", "running": "processing", "succeeded": "succeed", "failed": "failed"}
 
@@ -121,18 +121,22 @@ class _KlingGateway:
             return _error(1201, f"external_task_id {ext} already exists")
         if self.state.over_capacity(self.gateway):
             return _error(1303, "parallel task over resource pack limit", headers={"Retry-After": "1"})
+        if self.state.take("refused_creates"):
+            return _error(1301, "Failure to pass the risk control system")
         task = self.state.add_task(self.gateway, audio=audio, audio_s=audio_s, mode=body.get("mode") or "std",
                                    prompt=body.get("prompt") or "", external_task_id=ext,
                                    callback_url=body.get("callback_url") or None)
         if task.callback_url:
             self.state.spawn(self.state.send_callbacks(task, self.callback_json))
-        if self.state.take("ambiguous_creates"):
-            if self.state.faults.ambiguous_mode == "drop":
-                return dropped_reply()
-            return _error(5002, "Server timeout")
         data = self.task_json(task)
-        return JSONResponse({"code": 0, "message": "SUCCEED", "request_id": request_id(),
-                             "data": {k: data[k] for k in ("task_id", "task_status", "task_info", "created_at", "updated_at")}})
+        accepted = {"code": 0, "message": "SUCCEED", "request_id": request_id(),
+                    "data": {k: data[k] for k in ("task_id", "task_status", "task_info", "created_at", "updated_at")}}
+        if self.state.take("ambiguous_creates"):
+            return odd_create_reply(self.state, accepted=accepted, word_at=("data", "task_status"),
+                                    timeout=_error(5002, "Server timeout"),
+                                    unknown_code=JSONResponse({"code": 7777, "message": "upstream busy",
+                                                               "request_id": request_id()}, status_code=503))
+        return JSONResponse(accepted)
 
     async def _validate(self, body: dict[str, Any]) -> Response | tuple[bytes | None, float]:
         image, sound, audio_id = body.get("image") or "", body.get("sound_file") or "", body.get("audio_id") or ""

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
-from .common import apply_latency, base_of, bearer, dropped_reply, video_response
+from .common import apply_latency, base_of, bearer, odd_create_reply, video_response
 from .state import MediaProblem, SimTask, SimulatorState
 
 __all__ = ["crun_app", "modellix_app"]
@@ -66,13 +66,19 @@ def modellix_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return error(400, f"Invalid parameters: {exc}")
         if state.over_capacity(spec.name):
             return error(429, "Too many requests: concurrency limit reached", {"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return error(400, "Invalid parameters: content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=body.get("mode") or "std", prompt=prompt or "",
                               id_style="task-hex")
-        if state.take("ambiguous_creates"):
-            return dropped_reply() if state.faults.ambiguous_mode == "drop" else error(500, "Internal error")
-        return JSONResponse({"code": 0, "message": "success", "data": {
+        accepted = {"code": 0, "message": "success", "data": {
             "status": "pending", "task_id": task.task_id, "model_id": "kling-avatar",
-            "get_result": {"method": "GET", "url": f"{base_of(request)}/api/v1/tasks/{task.task_id}"}}})
+            "get_result": {"method": "GET", "url": f"{base_of(request)}/api/v1/tasks/{task.task_id}"}}}
+        if state.take("ambiguous_creates"):
+            return odd_create_reply(state, accepted=accepted, word_at=("data", "status"),
+                                    timeout=error(500, "Internal error"),
+                                    unknown_code=JSONResponse({"code": 422, "message": "Upstream: busy"},
+                                                              status_code=500))
+        return JSONResponse(accepted)
 
     async def query(request: Request) -> Response:
         await apply_latency(state)
@@ -149,6 +155,8 @@ def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return error(422, str(exc))
         if state.over_capacity(spec.name):
             return error(429, "Rate limited: too many running tasks", headers={"Retry-After": "1"})
+        if state.take("refused_creates"):
+            return error(422, "content moderation")
         task = state.add_task(spec.name, audio=audio, audio_s=seconds, mode=inputs.get("mode") or "std",
                               prompt=inputs.get("prompt") or "", callback_url=body.get("callback_url") or None,
                               id_style="task_n")
@@ -156,9 +164,11 @@ def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
         if task.callback_url:
             state.spawn(state.send_callbacks(
                 task, lambda t: task_json(t, base) if t.phase(time.monotonic()) in ("succeeded", "failed") else None))
+        accepted = {"code": 200, "message": "success", "data": {"task_id": task.task_id}}
         if state.take("ambiguous_creates"):
-            return dropped_reply() if state.faults.ambiguous_mode == "drop" else error(500, "Server error")
-        return JSONResponse({"code": 200, "message": "success", "data": {"task_id": task.task_id}})
+            return odd_create_reply(state, accepted=accepted, word_at=("data", "status"),
+                                    timeout=error(500, "Server error"), unknown_code=error(888, "Upstream busy", 501))
+        return JSONResponse(accepted)
 
     async def info(request: Request) -> Response:
         await apply_latency(state)

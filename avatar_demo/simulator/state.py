@@ -42,10 +42,15 @@ class Faults:
     retry_after_s: float = 1.0
     #: The next N creates are refused for capacity (Kling 1303 / crun 429).
     capacity_refusals: int = 0
-    #: The next N creates store the task, then answer ambiguously.
+    #: The next N creates are refused for their content, before any task exists (Kling 1301; a 4xx elsewhere).
+    refused_creates: int = 0
+    #: The next N creates store the task, then answer oddly (ambiguous_mode says how).
     ambiguous_creates: int = 0
-    #: "gateway_timeout" answers 504/5002; "drop" cuts the connection mid-reply.
+    #: "gateway_timeout" answers 504/5002; "drop" cuts the connection mid-reply; "unknown_status" accepts the task
+    #: under the status word odd_status_word; "not_json" answers 200 with an HTML page; "unknown_code" answers a 5xx
+    #: with a business code no table names.
     ambiguous_mode: str = "gateway_timeout"
+    odd_status_word: str = "pending"
     #: The next N tasks end "failed".
     failing_tasks: int = 0
     #: The next N downloads of a finished video answer 503.
@@ -233,10 +238,12 @@ class SimulatorState:
         return duration
 
     async def _measure_audio(self, data: bytes) -> float:
-        # The container's header is enough to learn the length and the codec, as a gateway's check would.
+        # The container's header is enough to learn the length and the codec, as a gateway's check would; a WAV
+        # that is more than its `fmt ` and one `data` chunk is read by ffmpeg, as a gateway would play it.
         try:
             with wave.open(io.BytesIO(data), "rb") as wav:
-                return wav.getnframes() / wav.getframerate()
+                if 44 + wav.getnframes() * wav.getsampwidth() * wav.getnchannels() == len(data):
+                    return wav.getnframes() / wav.getframerate()
         except (wave.Error, EOFError, ZeroDivisionError):
             pass  # not a PCM WAV: ffmpeg reads the header
         path = self._work / f"in-{next(self._ids)}"

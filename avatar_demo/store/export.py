@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ COLUMNS = ("id", "parent", "batch", "prompt", "mode", "gateway", "seconds", "cos
            "status", "rating", "note", "created", "video", "photo", "voice")
 #: Headroom for the tables and the zip's own headers, per run.
 _OVERHEAD_PER_RUN = 4096
+#: What makes a spreadsheet read a cell as a formula (runs.json keeps the words exactly as they were).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,18 @@ def _row(record: Record, video: str | None, photo: str | None, voice: str | None
     }
 
 
-def write_export(records: list[Record], storage: Storage, inputs: InputStore, *, max_bytes: int | None) -> Export:
-    """Write *records* (oldest first in the tables) to a new zip in the exports folder; InputError when empty or
-    over *max_bytes*."""
+def _cell(value: object) -> object:
+    """A runs.csv cell a spreadsheet will not run: text starting with = + - @, a tab or a CR gets a leading '."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def write_export(records: list[Record], storage: Storage, inputs: InputStore, *, max_bytes: int | None,
+                 folder: Path | None = None, room: Callable[[int], None] | None = None) -> Export:
+    """Write *records* (oldest first in the tables) to a new zip in *folder* (the exports folder by default);
+    InputError when empty or over *max_bytes*. *room* is told the zip's size before anything is written, and
+    raises to refuse it (the export budget, the free-space floor)."""
     if not records:
         raise InputError(Text("export.empty"))
     records = sorted(records, key=lambda r: r.id)
@@ -67,7 +79,9 @@ def write_export(records: list[Record], storage: Storage, inputs: InputStore, *,
     size = sum(p.stat().st_size for p in files) + _OVERHEAD_PER_RUN * len(records)
     if max_bytes is not None and size > max_bytes:
         raise InputError(Text("export.too_large", runs=len(records), size=size / 1e6, limit=max_bytes / 1e6))
-    dest = storage.exports / f"runs-{secrets.token_urlsafe(18)}.zip"
+    if room is not None:
+        room(size)
+    dest = (folder or storage.exports) / f"runs-{secrets.token_urlsafe(18)}.zip"
     partial = dest.with_name(f".{dest.name}")
     rows = []
     try:
@@ -91,7 +105,7 @@ def write_export(records: list[Record], storage: Storage, inputs: InputStore, *,
             table = io.StringIO()
             writer = csv.DictWriter(table, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows([{k: _cell(v) for k, v in row.items()} for row in rows])
             archive.writestr("runs.csv", table.getvalue())
             archive.writestr("runs.json", json.dumps(rows, ensure_ascii=False, indent=2))
         os.replace(partial, dest)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from .database import Database
 from .schema import settled, speech, spend
 
-__all__ = ["EVERYONE", "Ledger", "Reservation", "Usage", "utc_day"]
+__all__ = ["EVERYONE", "Ledger", "Reservation", "Speech", "Usage", "utc_day"]
 
 #: The row that sums every visitor's units (the global daily budget).
 EVERYONE = "*"
@@ -36,6 +36,14 @@ class Usage:
     speech: int
     units: float
     all_units: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A text-to-speech voice made here: by whom, and how long (None when the gateway did not say)."""
+
+    visitor: str
+    seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -102,17 +110,16 @@ class Ledger:
             conn.execute(speech.insert().values(audio_id=audio_id, visitor=visitor, created_at=time.time(),
                                                 seconds=seconds))
 
+    def speech(self, audio_id: str) -> Speech | None:
+        """Who made *audio_id* here and how long it speaks; None when it was not made here."""
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(speech.c.visitor, speech.c.seconds).where(speech.c.audio_id == audio_id)).first()
+        return Speech(row[0], row[1]) if row else None
+
     def speech_maker(self, audio_id: str) -> str | None:
         """Who made *audio_id* here, if anyone did."""
-        found = self.speech_of(audio_id)
-        return found[0] if found else None
-
-    def speech_of(self, audio_id: str) -> tuple[str, float | None] | None:
-        """Who made *audio_id* here and how many seconds it speaks; None when it was not made here."""
-        with self.db.read() as conn:
-            found = conn.execute(sa.select(speech.c.visitor, speech.c.seconds).where(speech.c.audio_id == audio_id))
-            row = found.first()
-        return (row[0], row[1]) if row else None
+        made = self.speech(audio_id)
+        return made.visitor if made else None
 
     def release(self, reservation: Reservation) -> None:
         """Give a reservation back (its create was definitely refused, or never sent: nothing was charged)."""

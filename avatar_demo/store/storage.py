@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import shutil
@@ -18,7 +19,7 @@ __all__ = ["NAME", "Retention", "Storage", "SweepReport", "remove_tree"]
 #: Every stored file's name: 192 random bits, never a task id, and a known suffix.
 NAME = re.compile(r"[A-Za-z0-9_-]{32}\.(mp4|jpg|mp3)")
 MB = 1024 * 1024
-#: An export zip only needs to live until its download starts (Gradio serves its own copy).
+#: An export zip only needs to live until its download starts.
 EXPORT_KEEP_S = 3600.0
 
 
@@ -110,11 +111,16 @@ class Storage:
         """
         now = time.time() if now is None else now
         cutoff = now - self.retention.days * 86400
-        files = [(p, p.stat()) for folder in (self.videos, self.public, self.previews, self.inputs, self.exports)
+        # Export zips have their own budget (app.exports): they expire within the hour and never count towards the
+        # cap, so one visitor's exports cannot push anyone's videos or kept inputs out.
+        expired = []
+        for path in _files(self.exports):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < now - EXPORT_KEEP_S:
+                    expired.append(path)
+        files = [(p, p.stat()) for folder in (self.videos, self.public, self.previews, self.inputs)
                  for p in _files(folder)]
-        exports = self.exports.resolve()
-        expired = [p for p, st in files
-                   if st.st_mtime < (now - EXPORT_KEEP_S if p.resolve().parent == exports else cutoff)]
+        expired += [p for p, st in files if st.st_mtime < cutoff]
         for path in expired:
             path.unlink(missing_ok=True)
         kept = sorted(((p, st) for p, st in files if st.st_mtime >= cutoff), key=lambda item: item[1].st_mtime)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder as gradio_upload_folder
 
 from ..app.generations import Generations
 from ..app.services import Services
@@ -61,12 +63,21 @@ class UIContext:
 
     def __post_init__(self) -> None:
         self.generations = Generations(self.services)
-        self.workbench = Workbench(self.generations)
+        # Export zips are written straight into Gradio's own file cache, which serves them as they are: elsewhere,
+        # Gradio would keep a second copy of every zip for a day, outside every budget.
+        self.workbench = Workbench(self.generations, exports=Path(gradio_upload_folder()) / "avatar-demo-exports")
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]
         """The app's settings."""
         return self.services.settings
+
+    @property
+    def media_checks(self) -> dict[str, Any]:
+        """Event options for the page's helpers that read media (voice window, lab summary, photo check): all of
+        them together run at most AVATAR_CONCURRENCY at once, so a burst of calls cannot start an ffmpeg or Pillow
+        job each."""
+        return {"concurrency_id": "media-checks", "concurrency_limit": self.settings.prepare_slots}
 
     def visitor(self, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> Visitor:
         """Who is asking: their Hugging Face login, else their address as a trusted proxy reports it."""

@@ -38,6 +38,8 @@ EXAMPLES = {
     "portrait": (_EXAMPLE_DIR / "portrait.jpg", bundled.get_audio("cate_blanch.mp3")),
     "small": (_EXAMPLE_DIR / "small-portrait.jpg", bundled.get_audio("audio_sample.wav")),
 }
+#: Text-to-speech calls waiting on a gateway at once (each holds a connection, not the CPU).
+SPEECH_AT_ONCE = 4
 #: Official TTS voices for the Kling family (any other id can be typed).
 VOICES = ["oversea_male1", "genshin_vindi2", "genshin_klee2", "genshin_kirara", "chinese_female1"]
 
@@ -277,11 +279,11 @@ class GenerateTab:
                          **HIDDEN)
         # One event for every trigger: separate events could answer out of order and leave a stale line.
         gr.on([self.audio.change, self.start.change, self.length.change, self.provider.change, mode.change,
-               self.api_key.change], self.window, self.window_inputs, window, concurrency_limit=None,
-              trigger_mode="always_last", **HIDDEN)
-        self.image.upload(self.check_photo, self.image, status, concurrency_limit=None, **HIDDEN)
+               self.api_key.change], self.window, self.window_inputs, window, trigger_mode="always_last",
+              **self.ui.media_checks, **HIDDEN)
+        self.image.upload(self.check_photo, self.image, status, **self.ui.media_checks, **HIDDEN)
         tts_button.click(account.speak, [tts_text, voice, language_choice, speed, self.provider, self.api_key],
-                         [audio_id, tts_note], api_visibility="private").then(
+                         [audio_id, tts_note], api_visibility="private", concurrency_limit=SPEECH_AT_ONCE).then(
             account.allowance, None, page.allowance, **HIDDEN)
         # Waiting on a gateway holds no slot: only preparation is bounded (AVATAR_CONCURRENCY, by the cores).
         self.event = go.click(

@@ -7,7 +7,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..core.errors import AvatarDemoError, InputError
+from .. import providers
+from ..core.errors import AvatarDemoError
 from ..core.text import Text, render
 from .account import AccountHandlers
 from .context import UIContext, refusal
@@ -18,26 +19,13 @@ from .page import HIDDEN, Page
 from .present import provider_choices, provider_label
 from .tables import history_html
 
-__all__ = ["HistoryTab", "parse_ids", "ratings"]
+__all__ = ["HistoryTab", "ratings"]
 
 def ratings(lang: str = "en") -> list[tuple[str, int]]:
     """The rating filter's choices: (what the page shows, the least rating shown)."""
     labels = [Text("ui.hist.rating.any"), *(Text("ui.hist.rating.at_least", n=n) for n in range(1, 5)),
               Text("ui.hist.rating.five")]
     return [(render(label, lang), n) for n, label in enumerate(labels)]
-
-
-def parse_ids(ids: Any) -> list[int] | None:
-    """Run numbers as an API caller may give them: a list, or text like "12, 13 14"; None when there are none."""
-    if isinstance(ids, (list, tuple)):
-        values = [str(v) for v in ids]
-    else:
-        values = str(ids or "").replace(",", " ").split()
-    try:
-        found = [int(float(v)) for v in values]
-    except ValueError:
-        raise InputError(Text("ui.run_numbers")) from None
-    return found or None
 
 
 class HistoryTab:
@@ -78,8 +66,9 @@ class HistoryTab:
         browser = self.account.owner_or_none(owner)
         parent = self.ui.services.history.owned(browser, int(id)) if isinstance(id, (int, float)) else None
         name = (gateway or "").strip()
-        view = self.run.start(name or (parent.provider if parent else self.ui.settings.default_provider), browser,
-                              lang)
+        # The panel names a gateway that exists; an unknown name is refused below, in words.
+        shown = name if name in providers.names() else parent.provider if parent else self.ui.settings.default_provider
+        view = self.run.start(shown, browser, lang)
         try:
             self.ui.owner(owner)
             yield view()
@@ -108,8 +97,9 @@ class HistoryTab:
         """Download runs as one zip (videos, the prepared inputs once, runs.csv and runs.json): the given run
         numbers, else one lab batch, else all your runs."""
         try:
-            export = await self.ui.workbench.export(self.account.owner_or_none(owner), ids=parse_ids(ids),
-                                                    batch=(batch or "").strip() or None)
+            export = await self.ui.workbench.export(self.account.owner_or_none(owner), ids=ids,
+                                                    batch=(batch or "").strip() or None,
+                                                    visitor=self.ui.visitor(request))
         except AvatarDemoError as exc:
             raise refusal(exc, lang=language_of(request)) from None
         return str(export.path)

@@ -15,6 +15,7 @@ from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
 from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
+from ..providers.base import MAX_PROMPT
 from ..store.history import Record
 from ..web.files import video_url
 from .account import AccountHandlers
@@ -28,13 +29,25 @@ from .tables import lab_grid_html, run_cost, shared_note, stars
 __all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
 
 MAX_LAB_VARIANTS = 200
+#: The lab's prompts text is measured before it is split: room for MAX_LAB_VARIANTS of the longest prompts, and
+#: for a few blank lines between them.
+MAX_LAB_TEXT = MAX_LAB_VARIANTS * (MAX_PROMPT + 1)
+MAX_LAB_LINES = 4 * MAX_LAB_VARIANTS
 #: How often the grid is redrawn while runs are followed.
 REFRESH_S = 0.5
 
 
 def variants(prompts: str | None, modes: list[str] | None) -> list[tuple[str, str]]:
-    """Every (prompt, mode) pair the lab will run: one prompt per line, each in every chosen mode."""
-    lines = list(dict.fromkeys(p.strip() for p in (prompts or "").splitlines() if p.strip())) or [""]
+    """Every (prompt, mode) pair the lab will run: one prompt per line, each in every chosen mode.
+
+    InputError when the text is longer or has more lines than a full lab could use (nothing is split then).
+    """
+    text = prompts or ""
+    lines_given = text.count("\n") + text.count("\r") + 1
+    if len(text) > MAX_LAB_TEXT or lines_given > MAX_LAB_LINES:
+        raise InputError(Text("ui.lab.text_too_long", chars=len(text), lines=lines_given, most_chars=MAX_LAB_TEXT,
+                              most_lines=MAX_LAB_LINES))
+    lines = list(dict.fromkeys(p.strip() for p in text.splitlines() if p.strip())) or [""]
     return [(p, m) for p in lines for m in (modes or ["std"])]
 
 
@@ -72,8 +85,8 @@ class LabTab:
                 request: gr.Request = None) -> str:  # type: ignore[assignment]
         """The plan shown before anything is sent: how many runs, and the total estimate."""
         lang = language_of(request)
-        runs = variants(prompts, modes)
         try:
+            runs = variants(prompts, modes)
             names = self._gateways(provider, gateways)
             costs, free = [], True
             for name in names:
@@ -99,12 +112,12 @@ class LabTab:
         """Run every prompt × mode (× gateway) on the same photo and voice; the results as a grid side by side."""
         lang = language_of(request)
         key = (api_key or "").strip() or None
-        runs = variants(prompts, modes)
         batch = f"lab-{secrets.token_urlsafe(9)}"
         view = Outputs([self.status, self.grid, self.runs, self.batch],
                        {self.status: render(Text("ui.lab.preparing"), lang), self.grid: "", self.runs: [],
                         self.batch: batch})
         try:
+            runs = variants(prompts, modes)
             names = self._gateways(provider, gateways)
             if len(runs) * len(names) > MAX_LAB_VARIANTS:
                 raise InputError(Text("ui.lab.too_many", count=len(runs) * len(names), most=MAX_LAB_VARIANTS))
@@ -133,6 +146,10 @@ class LabTab:
                                        key) for n, why in refused.items())
             yield view({self.status: message})
             raise refusal(message, title="ui.title.nothing_started", lang=lang)
+        # Attached to an identical lab request still starting (a double click): the runs carry that one's batch.
+        first = self.ui.services.runs.get(next(iter(started.values())).row)
+        if first is not None and first.batch:
+            view({self.batch: first.batch})
         head = self._plan_line(list(started.values()), refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
@@ -189,7 +206,8 @@ class LabTab:
         try:
             if not batch:
                 raise InputError(Text("ui.lab.nothing_to_export"))
-            export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch)
+            export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch,
+                                                    visitor=self.ui.visitor(request))
         except AvatarDemoError as exc:
             raise refusal(exc, lang=language_of(request)) from None
         return str(export.path)
@@ -221,7 +239,7 @@ class LabTab:
         summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, self.gateways]
         # One event for every trigger: separate events could answer out of order and leave a stale plan.
         gr.on([prompts.change, modes.change, self.gateways.change, gen.provider.change, gen.audio.change],
-              self.summary, summary_inputs, plan, concurrency_limit=None, trigger_mode="always_last", **HIDDEN)
+              self.summary, summary_inputs, plan, trigger_mode="always_last", **self.ui.media_checks, **HIDDEN)
         go.click(self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
                             page.owner, self.gateways, gen.send_anyway],
                  [self.status, self.grid, self.runs, self.batch], api_name="lab", concurrency_limit=None,

@@ -64,7 +64,7 @@ def build_demo(settings: Settings | None = None, *, services: Services | None = 
             account.allowance, None, page.allowance, **HIDDEN).then(
             account.resume, page.owner, page.history, concurrency_limit=None, **HIDDEN).then(
             history.history_table, *history.refresh_args, **HIDDEN).then(
-            generate.window, generate.window_inputs, generate.window_output, **HIDDEN)
+            generate.window, generate.window_inputs, generate.window_output, **ui.media_checks, **HIDDEN)
         if settings.mcp:
             McpTool(ui).register()
 

@@ -74,8 +74,8 @@ def status_markdown(status: Status | str, *, provider: str, detail: str = "", el
         rows.append(Text("ui.status.elapsed", seconds=round(elapsed_s)))
     if task_id:
         rows.append(Text("ui.status.task", task=task_id))
-    spec = providers.spec(provider)
-    if spec.free:
+    spec = next((s for s in providers.specs() if s.name == provider), None)
+    if spec is not None and spec.free:
         rows.append(Text("ui.status.free"))
     elif charged is not None:
         rows.append(Text("ui.status.charged", cost=cost_text(charged)))

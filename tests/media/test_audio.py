@@ -254,3 +254,24 @@ def test_a_prepared_voice_prepared_again_is_the_same_file(tmp_path: Path) -> Non
     again = prepare_audio(first.path, tmp_path / "b")
     assert again.changes == [] and again.path.read_bytes() == first.path.read_bytes()
     assert again.bytes == first.bytes
+
+
+@pytest.mark.parametrize(("chunk", "payload"), [(b"data", "47 s of sound"), (b"pad ", "40 MB of padding"),
+                                                (b"LIST", "a trailing tag")],
+                         ids=["second-data-chunk", "padding-chunk", "trailing-list"])
+def test_a_voice_is_sent_as_it_came_only_when_it_is_exactly_what_was_measured(tmp_path: Path, chunk: bytes,
+                                                                              payload: str) -> None:
+    """Attack: a prepared-looking WAV (48 kHz mono 16-bit, at the target loudness) with a second `data` chunk of
+    47 s, or 40 MB of padding, was kept and sent byte for byte: Python's wave read 2.5 s and the run was charged
+    so, while ffmpeg (and a gateway) played 47 s, or received 41 MB. Now the app sends the file it wrote."""
+    from tests.helpers import decoded_seconds, smuggled_wav, tone_pcm
+
+    clean = prepare_audio(make_tone(tmp_path / "voice.mp3", 2.5), tmp_path / "a")
+    extra = {"47 s of sound": tone_pcm(47.0), "40 MB of padding": bytes(40_000_000),
+             "a trailing tag": b"INFOISFT\x06\x00\x00\x00forge\x00"}[payload]
+    crafted = smuggled_wav(tmp_path / "crafted.wav", clean.path, chunk=chunk, payload=extra)
+    out = prepare_audio(crafted, tmp_path / "b")
+    assert out.changes == []  # nothing to change, as far as the samples wave reads go
+    assert out.bytes == out.path.stat().st_size <= MAX_AUDIO_BYTES
+    assert decoded_seconds(out.path) == pytest.approx(out.duration_s, abs=0.01)
+    assert out.duration_s == clean.duration_s and out.bytes == clean.bytes

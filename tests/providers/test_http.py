@@ -14,12 +14,14 @@ from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_ret
 
 from avatar_demo.core.errors import (
     AuthError,
+    ConfigError,
     GatewayError,
     GatewayUnreachable,
     NotFound,
     RateLimited,
     RequestRejected,
     ServerError,
+    UnclearReply,
     UnexpectedReply,
 )
 from avatar_demo.providers.http import GatewayHTTP, ReadRetry, retry_after_seconds, status_error
@@ -133,11 +135,12 @@ async def test_send_passes_reply_and_decoded_body_to_the_error_mapper() -> None:
         (httpx.Response(429, json={}), RateLimited),
         (httpx.Response(503, text="down"), ServerError),
         (httpx.Response(418, json={}), UnexpectedReply),
-        (httpx.Response(200, text="<html>not json</html>"), UnexpectedReply),
+        (httpx.Response(200, text="<html>not json</html>"), UnclearReply),
+        (httpx.Response(200, json=[1, 2]), UnclearReply),
     ],
 )
 async def test_send_maps_replies_to_typed_errors(reply: httpx.Response, error: type[Exception]) -> None:
-    """Refusals and non-JSON successes become the mapped typed error."""
+    """Refusals become the mapped typed error; a success that is not a JSON object is unclear, never a refusal."""
     http = client(Gateway({"/x": [reply]}))
     with pytest.raises(error):
         await http.send("POST", "/x")
@@ -191,8 +194,9 @@ async def test_send_is_never_retried(failure: httpx.Response | Exception) -> Non
         [httpx.Response(429, json={}), httpx.Response(429, json={}), httpx.Response(504, json={})],
         [httpx.ReadTimeout("t")],
         [httpx.ConnectError("c"), httpx.RemoteProtocolError("dropped")],
+        [httpx.Response(200, text="not json")],
     ],
-    ids=["503", "500-502", "429-429-504", "read-timeout", "connect-then-dropped"],
+    ids=["503", "500-502", "429-429-504", "read-timeout", "connect-then-dropped", "unreadable-200"],
 )
 async def test_read_retries_retryable_failures_then_succeeds(failures: list[httpx.Response | Exception]) -> None:
     """A GET retries 429, 5xx and transport errors and returns the first success."""
@@ -210,7 +214,6 @@ async def test_read_retries_retryable_failures_then_succeeds(failures: list[http
         (httpx.Response(401, json={}), AuthError),
         (httpx.Response(500, json={"error": "bad task id"}), RequestRejected),  # mapped as a refusal, not a 5xx
         (httpx.Response(418, json={}), UnexpectedReply),
-        (httpx.Response(200, text="not json"), UnexpectedReply),
     ],
 )
 async def test_read_never_retries_a_non_retryable_error(reply: httpx.Response, error: type[Exception]) -> None:
@@ -318,3 +321,16 @@ def test_status_error_table(code: int, error: type[GatewayError], retryable: boo
     assert found.status_code == code
     if retryable:
         assert found.retry_after == 4.0
+
+
+@pytest.mark.parametrize("value", ["Bearer é-key", "Bearer a\nb", "Bearer a\x00b", "Bearer a\rb", "Bearer \x7f",
+                                   "Bearer key ", "Key \u200bk"])
+async def test_a_header_that_cannot_be_sent_is_refused_before_anything_leaves(value: str) -> None:
+    """Attack: a key with a character no header may carry failed inside httpx (a traceback, or an "unclear"
+    create that held the visitor's slots for 20 minutes). Now it is a ConfigError, and nothing is sent."""
+    gateway = Gateway({"/x": [ok()]})
+    http = client(gateway, headers=lambda: {"authorization": value})
+    with pytest.raises(ConfigError, match="nothing was sent"):
+        await http.send("POST", "/x")
+    assert gateway.seen == []
+    await http.aclose()

@@ -187,8 +187,10 @@ def test_a_burst_of_parallel_requests_cannot_overdraw(burst_app, sim, stranger, 
     image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
     before = creates(sim)
     burst = 4 * FREE_RUNS
+    # Each request its own (an identical one still starting would only be attached to the first: one run).
     with concurrent.futures.ThreadPoolExecutor(burst) as pool:
-        replies = list(pool.map(lambda _: person.call(generate_id, generate_args(image=image, audio=audio)),
+        replies = list(pool.map(lambda i: person.call(generate_id, generate_args(image=image, audio=audio,
+                                                                                 prompt=f"take {i}")),
                                 range(burst)))
     served = [r for r in replies if r.success]
     refused = [r for r in replies if not r.success]
@@ -206,8 +208,8 @@ def test_one_visitor_cannot_hold_every_slot(app, sim, stranger, media_dir: Path)
     image, audio = hog.upload(media_dir / "portrait.jpg"), hog.upload(media_dir / "speech.mp3")
     before = creates(sim)
     with concurrent.futures.ThreadPoolExecutor(FREE_RUNS + 1) as pool:
-        hogging = [pool.submit(hog.call, generate_id, generate_args(image=image, audio=audio))
-                   for _ in range(FREE_RUNS + 1)]
+        hogging = [pool.submit(hog.call, generate_id, generate_args(image=image, audio=audio, prompt=f"take {i}"))
+                   for i in range(FREE_RUNS + 1)]
         # While the hog's runs go, someone else is served at once.
         theirs = generate(other, media_dir)
         replies = [f.result() for f in hogging]

@@ -167,3 +167,70 @@ def test_data_urls_in_event_bodies_count_against_the_upload_budget(app, stranger
         if joined.status_code == 200:
             person.read(session)
     assert all(status in (413, 429) for status in statuses), statuses
+
+
+def _preview_run(person: Stranger, media_dir: Path, owner: str) -> int:
+    reply = generate(person, media_dir, provider="local", owner=owner)
+    assert reply.success, reply.output
+    return int(reply.data[1].split("**Run ")[1].split("**")[0])
+
+
+def test_an_export_is_written_once_and_outside_the_data_folder(app, stranger, media_dir: Path) -> None:
+    """Attack: every export zip stayed twice: in the data folder (counted in AVATAR_MAX_DISK_MB, where ten of them
+    pushed other visitors' videos out) and as Gradio's copy in its cache, kept a day outside every budget."""
+    from gradio.utils import get_upload_folder
+
+    person = stranger(app)
+    ids = dependency_ids(person.config())
+    owner = person.call(ids["load"], [""]).data[0]
+    run = _preview_run(person, media_dir, owner)
+    reply = person.call(ids["export"], [str(run), "", owner])
+    assert reply.success, reply.output
+    name = Path(reply.data[0]["path"]).name
+    copies = [*Path(get_upload_folder()).rglob(name), *app.services.settings.data_dir.rglob(name)]
+    assert len(copies) == 1, copies
+    assert app.services.settings.data_dir not in copies[0].parents
+    # The one copy is what the visitor downloads.
+    assert person.http.get(reply.data[0]["url"]).content == copies[0].read_bytes()
+
+
+def test_a_hundred_thousand_run_numbers_are_refused_while_other_requests_go_on(app, stranger,
+                                                                               media_dir: Path) -> None:
+    """Attack: /export with 100,000 repeated ids was parsed and checked one query each, in the event loop: every
+    route froze for seconds (1,000,000: two minutes, then a traceback)."""
+    import concurrent.futures
+
+    person, other = stranger(app), stranger(app)
+    ids = dependency_ids(person.config())
+    owner = person.call(ids["load"], [""]).data[0]
+    run = _preview_run(person, media_dir, owner)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        huge = pool.submit(person.call, ids["export"], [", ".join([str(run)] * 100_000), "", owner])
+        bigger = pool.submit(person.call, ids["export"], [[run] * 1_000_000, "", owner])
+        meanwhile = pool.submit(other.call, ids["allowance"], [])
+        for refused in (huge.result(), bigger.result()):
+            assert not refused.success and "one export takes at most 1000" in refused.error, refused.output
+        assert meanwhile.result().success
+    # A thousand distinct numbers are read in one go: the visitor's own run among 999 others is "not yours".
+    many = person.call(ids["export"], [", ".join(str(n) for n in range(run, run + 1000)), "", owner])
+    assert not many.success and f"Run {run + 1} is not one of your runs" in many.error
+
+
+def test_a_visitor_makes_a_few_exports_an_hour(app, stranger, media_dir: Path) -> None:
+    """Attack: nothing limited how many exports one visitor made (each a zip of every run, on the owner's disk)."""
+    from avatar_demo.app.exports import EXPORTS_PER_HOUR
+
+    person = stranger(app)
+    ids = dependency_ids(person.config())
+    owner = person.call(ids["load"], [""]).data[0]
+    run = _preview_run(person, media_dir, owner)
+    for _ in range(EXPORTS_PER_HOUR):
+        assert person.call(ids["export"], [str(run), "", owner]).success
+    refused = person.call(ids["export"], [str(run), "", owner])
+    assert not refused.success and f"You made {EXPORTS_PER_HOUR} exports in the last hour" in refused.error
+    # A new browser id is the same visitor; someone else is not held up.
+    again = person.call(ids["export"], [str(run), "", person.call(ids["load"], [""]).data[0]])
+    assert not again.success and "exports in the last hour" in again.error
+    other = stranger(app)
+    mine = other.call(ids["load"], [""]).data[0]
+    assert other.call(ids["export"], [str(_preview_run(other, media_dir, mine)), "", mine]).success

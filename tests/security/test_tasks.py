@@ -261,3 +261,79 @@ def test_another_visitors_speech_audio_id_is_refused(app, sim, stranger, media_d
     theirs = attacker.call(ids(attacker)["generate"], generate_args(image=attacker.upload(media_dir / "portrait.jpg"),
                                                                     audio_id=audio_id))
     assert not theirs.success and creates(sim) == before, theirs.output
+
+
+@pytest.fixture(scope="module")
+def mcp_app(sim, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Public, and an MCP server too: runs started by a tool call have no browser owner."""
+    from tests.security.conftest import _launch
+
+    yield from _launch(sim, tmp_path_factory, AVATAR_MCP="1")
+
+
+def test_runs_without_an_owner_are_readable_by_no_browser(mcp_app, stranger, media_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """Runs started without a browser id (the API without `owner`, the command line, an MCP tool call) belong to no
+    browser: none can list, re-run, rate or export them, by their run number or with an empty or forged id, and no
+    browser is ever shown their video's name."""
+    import asyncio
+    import base64
+    import os
+    import subprocess
+    import sys
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    app = mcp_app
+    api = stranger(app)
+    dependencies = ids(api)
+    made = generate(api, media_dir, provider="local")  # the API, owner left out
+    assert made.success, made.output
+    data = app.services.settings.data_dir
+    cli = subprocess.run([sys.executable, "-m", "avatar_demo", "generate", "--provider", "local", "--image",
+                          str(media_dir / "portrait.jpg"), "--audio", str(media_dir / "speech.mp3"), "--out",
+                          str(tmp_path / "cli.mp4")], env={**os.environ, "AVATAR_DATA_DIR": str(data)},
+                         capture_output=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr.decode()[-2000:]
+
+    def uri(path: Path, kind: str) -> str:
+        return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+    async def tool() -> None:
+        async with streamablehttp_client(f"{app.test_url}/gradio_api/mcp/") as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("make_avatar_video", {
+                "image": uri(media_dir / "portrait.jpg", "image/jpeg"),
+                "audio": uri(media_dir / "speech.mp3", "audio/mpeg"), "provider": "local"})
+            assert not result.isError, result.content
+
+    asyncio.run(tool())
+    ownerless = [r for r in app.services.history.all() if r.owner is None and r.video_path]
+    assert len(ownerless) >= 3, [(r.id, r.owner) for r in app.services.history.all()]
+
+    browser = stranger(app)
+    mine = browser_id(browser)
+    seen: list[str] = []
+    for owner in (mine, "", None):
+        for event, args in (("history_page", [owner]), ("history", [owner, "", 0]),
+                            ("history_table", [owner, "", 0])):
+            reply = browser.call(dependencies[event], args)
+            assert reply.success, reply.output
+            seen.append(reply.text)
+        for record in ownerless:
+            for event, args in (("rerun", [record.id, "", "", "", "", owner, False]),
+                                ("rate", [record.id, 5, "mine now", owner]),
+                                ("export", [str(record.id), "", owner])):
+                reply = browser.call(dependencies[event], args)
+                assert not reply.success, (event, record.id, reply.output)
+                seen.append(reply.text)
+        everything = browser.call(dependencies["export"], ["", "", owner])
+        assert not everything.success and "no runs to export" in everything.error
+    shown = "".join(seen)
+    for record in ownerless:
+        assert Path(record.video_path).name not in shown
+        assert f'data-run="{record.id}"' not in shown
+        assert record.rating is None and app.services.history.get(record.id).rating is None
+    assert not any(r.parent in {o.id for o in ownerless} for r in app.services.history.all())

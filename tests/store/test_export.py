@@ -79,3 +79,21 @@ def test_nothing_to_export_says_what_to_do(place) -> None:
     storage, history, inputs = place
     with pytest.raises(InputError, match="no runs to export: make some first"):
         write_export([], storage, inputs, max_bytes=None)
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("https://evil.example","click")', "+1+cmd|' /C calc'!A0", "-2+3",
+                                  "@SUM(A1:A2)", "\tindented", "\rreturn"])
+def test_csv_cells_a_spreadsheet_would_run_are_neutralized(place, tmp_path: Path, text: str) -> None:
+    """Attack: a prompt or note starting with =, +, -, @ (or a tab, a CR) went into runs.csv raw, and a spreadsheet
+    opening the export ran it as a formula. The cell now starts with ', runs.json keeps the words as they were."""
+    storage, history, inputs = place
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"jpeg")
+    row = _run(storage, history, inputs, text, video=None, photo=photo)
+    history.rate("alice", row, 3, text)
+    export = write_export(history.for_owner("alice"), storage, inputs, max_bytes=None)
+    with zipfile.ZipFile(export.path) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("runs.csv").decode(), newline="")))
+        as_json = json.loads(archive.read("runs.json"))
+    assert rows[0]["prompt"] == "'" + text and rows[0]["note"] == "'" + text
+    assert as_json[0]["prompt"] == text and rows[0]["cost"] == "1.2" and rows[0]["gateway"] == "kling"

@@ -232,10 +232,10 @@ def test_a_settlement_never_goes_below_zero(ledger: Ledger) -> None:
 
 def test_speech_made_here_is_remembered_with_its_length(ledger: Ledger) -> None:
     """remember_speech() keeps who made an audio id and how long it speaks; made again, the last word stands."""
-    assert (ledger.speech_of("tts-1"), ledger.speech_maker("tts-1")) == (None, None)
+    assert (ledger.speech("tts-1"), ledger.speech_maker("tts-1")) == (None, None)
     ledger.remember_speech("ip:a", "tts-1", 4.5)
     ledger.remember_speech("ip:b", "tts-2")
-    assert (ledger.speech_of("tts-1"), ledger.speech_maker("tts-1")) == (("ip:a", 4.5), "ip:a")
-    assert ledger.speech_of("tts-2") == ("ip:b", None)
+    assert (ledger.speech("tts-1"), ledger.speech_maker("tts-1")) == (Speech("ip:a", 4.5), "ip:a")
+    assert ledger.speech("tts-2") == Speech("ip:b", None)
     ledger.remember_speech("ip:c", "tts-1", 2.0)
-    assert ledger.speech_of("tts-1") == ("ip:c", 2.0)
+    assert ledger.speech("tts-1") == Speech("ip:c", 2.0)

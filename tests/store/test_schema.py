@@ -167,7 +167,7 @@ def test_the_old_allowance_file_is_brought_in_once_and_renamed(old_folder: Path)
         assert ledger.usage("ip:a", "2025-01-02") == Usage(2, 30, 3.0, 5.0)
         assert ledger.usage("ip:b", "2025-01-02") == Usage(1, 0, 2.0, 5.0)
         assert ledger.usage("ip:a", "2025-01-01") == Usage(1, 10, 1.0, 1.0)
-        assert (ledger.speech_of("tts-1"), ledger.speech_of("tts-2")) == (("ip:a", None), ("ip:b", None))
+        assert (ledger.speech("tts-1"), ledger.speech("tts-2")) == (Speech("ip:a", None), Speech("ip:b", None))
     finally:
         db.close()
     assert not (old_folder / "allowance.sqlite3").exists()

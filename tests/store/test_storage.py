@@ -165,3 +165,17 @@ def test_remove_tree_is_quiet(tmp_path: Path) -> None:
     assert not folder.exists()
     remove_tree(folder)
     remove_tree(None)
+
+
+def test_exports_never_count_towards_the_cap_nor_push_videos_out(tmp_path: Path) -> None:
+    """Attack: ten quick exports by one visitor took the folder over AVATAR_MAX_DISK_MB, and the sweep deleted
+    another visitor's paid video and kept inputs (their re-run then blamed "7 days"). Exports have their own
+    budget now: they expire within the hour and are not counted in the cap."""
+    store = storage(tmp_path / "data", days=30.0, max_disk_mb=2.5 * KB / (1024 * 1024))
+    victim = put(store.videos / "theirs.mp4", KB, NOW - 3 * 3600)
+    kept = put(store.inputs / ("c" * 40 + ".jpg"), KB, NOW - 3 * 3600)
+    zips = [put(store.exports / f"runs-{i}.zip", KB, NOW - 60 * (10 - i)) for i in range(10)]
+    report = store.sweep(now=NOW)
+    assert victim.exists() and kept.exists()
+    assert report.over_cap == [] and report.bytes_left == 2 * KB
+    assert all(z.exists() for z in zips)  # younger than an hour: still downloadable

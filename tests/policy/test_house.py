@@ -1,0 +1,69 @@
+"""The house policy's books: a run reserves its estimate, then books what the gateway charged, or gives it back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avatar_demo.core.errors import NotAllowed
+from avatar_demo.core.status import Status
+from avatar_demo.jobs.events import Failed, Succeeded, Unresolved
+from avatar_demo.policy import Visitor
+from avatar_demo.policy.house import HousePolicy, HouseRules, Permit
+from avatar_demo.providers import spec
+from avatar_demo.providers.base import TtsResult
+from avatar_demo.providers.spec import KLING_LIST_PRICE
+from avatar_demo.store.ledger import Ledger, utc_day
+
+ALICE = Visitor("ip:203.0.113.1", "203.0.113.1")
+BOB = Visitor("ip:203.0.113.2", "203.0.113.2")
+
+
+@pytest.fixture
+def house(tmp_path: Path) -> HousePolicy:
+    return HousePolicy(HouseRules(free_runs=3, free_seconds=15.0, daily_units=100.0), Ledger(tmp_path / "l.sqlite3"),
+                       public=True)
+
+
+def units(house: HousePolicy) -> float:
+    return house.ledger.usage(ALICE.key, utc_day()).all_units
+
+
+def succeeded(charged_units: float | None) -> Succeeded:
+    charged = KLING_LIST_PRICE.charged(charged_units) if charged_units is not None else None
+    return Succeeded("t-1", Path("v.mp4"), 3.0, charged, 1.0, 1)
+
+
+@pytest.mark.parametrize(("ending", "booked"), [
+    (succeeded(4.8), 4.8),  # the gateway charged more than estimated: that is what counts against the budget
+    (succeeded(0.4), 0.4),
+    (succeeded(None), 1.2),  # it did not say: the estimate stays
+    (Unresolved("may still bill", "t-1", Status.OVERDUE), 1.2),
+    (Failed("the task failed", "t-1"), 1.2),  # a task existed: it may be billed
+    (Failed("refused", None), 0.0),  # refused before any task: given back
+])
+def test_a_run_books_what_it_cost_when_the_gateway_says(house: HousePolicy, ending, booked: float) -> None:
+    """Attack: paid runs stayed booked at their estimate (or at nothing, for a speech id), so the gateway's real
+    charges could pass AVATAR_DAILY_UNITS. Each run's reservation is replaced by the charge once it is known."""
+    permit = house.permit(ALICE, spec("kling"), user_key=None)
+    [reservation] = house.reserve(ALICE, permit, units=[1.2])
+    assert units(house) == pytest.approx(1.2)
+    house.settle(reservation, ending)
+    assert units(house) == pytest.approx(booked)
+
+
+def test_a_speech_id_is_the_makers_and_carries_its_length(house: HousePolicy) -> None:
+    permit = house.permit(ALICE, spec("kling"), user_key=None)
+    house.remember_speech(ALICE, permit, TtsResult("a-1", None, 6.5))
+    house.remember_speech(ALICE, permit, TtsResult("a-long", None, 40.0))
+    house.remember_speech(ALICE, permit, TtsResult("a-silent", None, None))
+    assert house.check_audio_id(ALICE, permit, "a-1") == 6.5
+    with pytest.raises(NotAllowed, match="40 s and free runs on this app take at most 15 s"):
+        house.check_audio_id(ALICE, permit, "a-long")
+    with pytest.raises(NotAllowed, match="did not say how long"):
+        house.check_audio_id(ALICE, permit, "a-silent")
+    with pytest.raises(NotAllowed, match="not made here by you"):
+        house.check_audio_id(BOB, house.permit(BOB, spec("kling"), user_key=None), "a-1")
+    # Off the house key the gateway alone decides: nothing to check, no length known.
+    assert house.check_audio_id(BOB, Permit("own-key", house=False), "anything") is None
