@@ -52,8 +52,14 @@ class LineRules:
         """The queue for a run on *account*, and its partition key."""
         if spec.in_process:
             return QueueSpec(f"{self.app}.{spec.name}", per_process=self.preview_slots,
-                             per_partition=self.per_visitor), visitor
+                             per_partition=_within(self.per_visitor, self.preview_slots)), visitor
         if account.endswith(":house"):
-            return QueueSpec(f"{self.app}.{spec.name}.house", limit=self.limit(spec),
-                             per_partition=self.per_visitor), visitor
+            limit = self.limit(spec)
+            return QueueSpec(f"{self.app}.{spec.name}.house", limit=limit,
+                             per_partition=_within(self.per_visitor, limit)), visitor
         return QueueSpec(f"{self.app}.{spec.name}.own", per_partition=spec.max_parallel), account
+
+
+def _within(per_visitor: int | None, limit: int) -> int | None:
+    # A visitor's share never exceeds the whole (the engine refuses a partition larger than its queue).
+    return None if per_visitor is None else min(per_visitor, limit)

@@ -93,6 +93,7 @@ class Runs:
         try:
             await self.engine.enqueue(queue, self.app_id, row, partition)
         except Exception as exc:
+            log.exception("run %s could not be put in line", row)
             self.ctx.history.update(row, status=Status.FAILED, message=Text("engine.not_queued"))
             await self.steps.close(row)
             if isinstance(exc, ConfigError):

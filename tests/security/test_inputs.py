@@ -95,7 +95,7 @@ def test_lab_text_is_bounded_before_it_is_split(app, sim, stranger, media_dir: P
     person = stranger(app)
     before = creates(sim)
     image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
-    for prompts in ("\n" * 500_000 + "smile", "smile\n" * 100_000, "x" * 300_000):
+    for prompts in ("\n" * 500_000 + "smile", "smile\n" * 100_000, "x" * 600_000):
         reply = person.call(ids(person)["lab"], lab_args(image=image, audio=audio, prompts=prompts))
         assert_our_refusal(reply, "prompts")
     assert creates(sim) == before

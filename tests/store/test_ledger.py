@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from avatar_demo.store.database import Database
-from avatar_demo.store.ledger import EVERYONE, Ledger, Reservation, Usage, utc_day
+from avatar_demo.store.ledger import EVERYONE, Ledger, Reservation, Speech, Usage, utc_day
 
 DAY = "2025-01-02"
 LIMITS = {"max_runs": 3, "max_speech": 60, "max_units": 10.0}

@@ -13,7 +13,7 @@ import pytest
 from avatar_demo.core.status import Status
 from avatar_demo.store.database import Database
 from avatar_demo.store.history import History
-from avatar_demo.store.ledger import Ledger, Usage
+from avatar_demo.store.ledger import Ledger, Speech, Usage
 from avatar_demo.store.schema import VERSION, metadata, tasks
 
 #: The tasks table as versions 0.1 to 0.4 created it.
