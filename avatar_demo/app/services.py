@@ -116,15 +116,19 @@ class Services:
         """Join the durable engine now (it launches in the background; runs wait for it). Idempotent."""
         self.runs.attach()
 
-    def close(self) -> None:
-        """Leave the engine and close the database (the engine stops with the last app of the process). A replica
-        that stops on purpose says so: a live one takes its unfinished runs over at once."""
+    def hand_over(self) -> None:
+        """Stop running runs here and say so: a live replica takes them over at once (each at the step it was in).
+        Pages watching them here go on watching, from the shared store."""
         if self.runs.attached:
             self.runs.detach()
             try:
                 self.heartbeats.stopped(self.settings.replica_id)
             except DatabaseError as exc:
                 log.warning("could not record this replica's stop (%s); others take over when its beat is old", exc)
+
+    def close(self) -> None:
+        """Hand the runs over and close the database (the engine stops with the last app of the process)."""
+        self.hand_over()
         self.database.close()
 
     async def keep_watch(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import signal
 import os
 import sys
 from collections.abc import Sequence
@@ -22,6 +24,8 @@ from .layout import build_demo
 from .mcp import expose_only
 
 __all__ = ["launch", "launch_options", "main"]
+
+log = logging.getLogger(__name__)
 
 #: The largest upload, and in public mode the largest body of any request to Gradio's API.
 MAX_UPLOAD_MB = 50
@@ -78,7 +82,16 @@ def launch(demo: gr.Blocks, **overrides: Any) -> None:
     demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True})
     expose_only(demo)
     if blocking:
+        signal.signal(signal.SIGTERM, functools.partial(_stop, demo))
         demo.block_thread()
+
+
+def _stop(demo: gr.Blocks, *_: object) -> None:
+    """SIGTERM (a redeploy, `docker stop`, Kubernetes): the runs go to another replica at once, then the server
+    closes once its pages have watched their runs to the end."""
+    log.info("stopping: handing this replica's runs on")
+    demo.services.hand_over()  # type: ignore[attr-defined]
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
