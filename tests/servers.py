@@ -20,7 +20,9 @@ from avatar_demo.web.serving import free_port
 
 __all__ = ["NGINX", "PG_BIN", "nginx", "postgres"]
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: Debian's server binaries, newest version installed.
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit()
+             else 0, default=Path("/usr/lib/postgresql/15/bin"))
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -62,6 +64,7 @@ def postgres() -> Iterator[str]:
 def nginx(config: str) -> Iterator[int]:
     """nginx in the foreground with *config* (its `{port}` and `{root}` filled in); yields the port it listens on."""
     root = Path(tempfile.mkdtemp(prefix="avatar-nginx-"))
+    root.chmod(0o755)  # nginx's workers (not root) keep request bodies under it
     port = free_port()
     conf = root / "nginx.conf"
     conf.write_text(config.replace("{port}", str(port)).replace("{root}", str(root)))

@@ -214,3 +214,35 @@ def test_nginx_from_the_readme_keeps_one_browser_on_one_replica(replicas, media_
                                              audio=handle_file(str(media_dir / "speech.mp3")), provider="local",
                                              api_name="/generate")
         assert video and Path(video["video"] if isinstance(video, dict) else video).is_file()
+
+
+@pytest.mark.browser
+def test_a_browser_through_nginx_stays_on_one_replica(replicas) -> None:
+    """Chromium loads the page through the README's nginx: every request the page makes (the page, its scripts, its
+    config, its event stream) is answered by one replica."""
+    import shutil
+
+    chromium = os.environ.get("AVATAR_CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("AVATAR_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (AVATAR_REQUIRE_BROWSER=1) but was not found; install `chromium`")
+        pytest.skip("Chromium is not installed (bash scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    a, b = replicas("replica-a"), replicas("replica-b")
+    config = _nginx_config().replace("server 127.0.0.1:7861;", f"server 127.0.0.1:{a.port};").replace(
+        "server 127.0.0.1:7862;", f"server 127.0.0.1:{b.port};")
+    with nginx(config) as port, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium,
+                                             args=["--no-sandbox", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            answered: list[str] = []
+            page.on("response", lambda response: answered.append(response.headers.get("x-avatar-replica", "?")))
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+            page.wait_for_selector("#portrait", timeout=60_000)
+            page.reload(wait_until="load")
+            page.wait_for_selector("#portrait", timeout=60_000)
+        finally:
+            browser.close()
+    assert len(answered) > 10 and len(set(answered)) == 1 and answered[0] in ("replica-a", "replica-b"), answered
