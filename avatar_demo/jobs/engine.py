@@ -12,21 +12,16 @@ import asyncio
 import logging
 import sys
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..core.errors import ConfigError
 from ..core.text import Text
+from .queues import APP_VERSION, RUN, QueueSpec, workflow_id
 
-if TYPE_CHECKING:
-    from .runs import Runs
-
-__all__ = ["APP_VERSION", "Engine", "QueueSpec", "workflow_id"]
+__all__ = ["App", "Engine"]
 
 log = logging.getLogger(__name__)
-#: The workflows' version. DBOS recovers only workflows of the version it runs, so this changes only when a
-#: run's steps change in a way an older checkpoint could not replay.
-APP_VERSION = "avatar-run-1"
 #: How often each queue looks for work to start (DBOS polls; a lower figure starts queued runs sooner).
 POLL_S = 0.25
 
@@ -53,22 +48,14 @@ def _quiet_dbos() -> None:
         dbos.propagate = False
 
 
-def workflow_id(app: str, row: int) -> str:
-    """The workflow of run *row* of app *app*: one id per run, so starting it twice starts it once."""
-    return f"{app}-run-{row}"
+class App(Protocol):
+    """An app attached to the engine: its id names its workflows' app, and it registers its workflows."""
 
+    app_id: str
 
-@dataclass(frozen=True)
-class QueueSpec:
-    """A line of runs: a gateway account's, limited to its parallel tasks (and per visitor, in public mode)."""
-
-    name: str
-    #: Runs at once across every replica (the account's parallel limit); None: no limit.
-    limit: int | None = None
-    #: Runs at once per process (the offline preview renders on this machine's cores).
-    per_process: int | None = None
-    #: Runs at once per partition (per visitor in public mode, per own key); None: not partitioned.
-    per_partition: int | None = None
+    def load_workflows(self) -> None:
+        """Import the workflows' module (DBOS registers them as they are defined), before the engine launches."""
+        ...
 
 
 class Engine:
@@ -78,7 +65,7 @@ class Engine:
     _guard = threading.Lock()
 
     def __init__(self) -> None:
-        self.apps: dict[str, Runs] = {}
+        self.apps: dict[str, App] = {}
         self._started = threading.Event()
         self._failed: BaseException | None = None
         self._launching = False
@@ -93,31 +80,31 @@ class Engine:
                 cls._shared = Engine()
             return cls._shared
 
-    def app(self, app: str) -> Runs:
+    def app(self, app: str) -> Any:
         """The runs of app *app* (a workflow names its app; an app not attached here cannot run it)."""
         found = self.apps.get(app)
         if found is None:
             raise RuntimeError(f"no app {app} in this process")
         return found
 
-    def attach(self, runs: Runs, *, system_url: str, executor_id: str) -> None:
-        """Register *runs* and launch DBOS in the background if it is not running yet."""
+    def attach(self, app: App, *, system_url: str, executor_id: str) -> None:
+        """Register *app* and launch DBOS in the background if it is not running yet."""
         with self._lock:
-            self.apps[runs.app_id] = runs
+            self.apps[app.app_id] = app
             if self._launching:
                 return
             self._launching = True
             self._started.clear()
             self._failed = None
-        threading.Thread(target=self._launch, args=(system_url, executor_id), name="avatar-engine-launch",
+        threading.Thread(target=self._launch, args=(app, system_url, executor_id), name="avatar-engine-launch",
                          daemon=True).start()
 
-    def _launch(self, system_url: str, executor_id: str) -> None:
+    def _launch(self, app: App, system_url: str, executor_id: str) -> None:
         try:
             # DBOS (and the workflows it runs) load here, off the start-up path: the first page does not wait.
             from dbos import DBOS
 
-            from . import workflow  # noqa: F401 - registers the run workflow and its steps
+            app.load_workflows()
 
             _quiet_dbos()
             DBOS(config={"name": "avatar-demo", "system_database_url": system_url, "executor_id": executor_id,
@@ -144,8 +131,6 @@ class Engine:
 
     def _enqueue(self, queue: QueueSpec, app: str, row: int, partition: str | None) -> None:
         from dbos import DBOS
-
-        from .workflow import RUN
 
         if queue.name not in self._queues:
             DBOS.register_queue(queue.name, global_concurrency=queue.limit, worker_concurrency=queue.per_process,
@@ -191,18 +176,17 @@ class Engine:
 
         return await asyncio.to_thread(recover)
 
-    async def start_check(self, app: str, row: int, token: str) -> None:
-        """Look at unresolved run *row* once more, in a workflow of its own (*token* makes each look distinct)."""
+    async def start(self, workflow: Callable[..., Any], workflow_id: str, *args: Any) -> None:
+        """Start *workflow* now, outside any line, under *workflow_id* (starting it twice starts it once)."""
         await self.ready()
-        await asyncio.to_thread(self._start_check, app, row, token)
+        await asyncio.to_thread(self._start, workflow, workflow_id, args)
 
-    def _start_check(self, app: str, row: int, token: str) -> None:
+    @staticmethod
+    def _start(workflow: Callable[..., Any], workflow_id: str, args: tuple[Any, ...]) -> None:
         from dbos import DBOS, SetWorkflowID
 
-        from .workflow import check_workflow
-
-        with SetWorkflowID(f"{workflow_id(app, row)}-check-{token}"):
-            DBOS.start_workflow(check_workflow, app, row)
+        with SetWorkflowID(workflow_id):
+            DBOS.start_workflow(workflow, *args)
 
     def detach(self, app: str) -> None:
         """Forget *app*; shut DBOS down once no app is left (tests; a process serving one app never detaches)."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..providers.spec import ProviderSpec
-from .engine import QueueSpec
+from .queues import QueueSpec
 
 __all__ = ["LineRules"]
 

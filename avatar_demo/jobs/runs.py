@@ -19,6 +19,7 @@ from .context import JobContext, new_external_id
 from .engine import Engine
 from .events import Event, Failed, Succeeded, Unresolved
 from .lines import LineRules
+from .queues import workflow_id
 from .steps import MakeProvider, Steps
 from .watch import Signals, waiting_note, watch_run
 
@@ -54,6 +55,10 @@ class Runs:
                 # Launching the engine carries each of them on at the step it was in.
                 log.info("the engine picked up %d run(s) left unfinished", left)
             self.engine.attach(self, system_url=self.system_url, executor_id=self.executor_id)
+
+    def load_workflows(self) -> None:
+        """The engine launches with the run workflows registered (DBOS must know them to recover them)."""
+        from . import workflow  # noqa: F401 - loads DBOS: only in the engine's launch thread, never at start-up
 
     def detach(self) -> None:
         """Leave the engine (it stops with the last app of the process)."""
@@ -152,6 +157,11 @@ class Runs:
         if not owner:
             return 0
         records = await asyncio.to_thread(self.ctx.history.unresolved, owner)
-        for record in records:
-            await self.engine.start_check(self.app_id, record.id, secrets.token_hex(6))
+        if records:
+            await self.engine.ready()
+            from .workflow import check_workflow  # loaded with the engine
+
+            for record in records:
+                await self.engine.start(check_workflow, f"{workflow_id(self.app_id, record.id)}-check-"
+                                                        f"{secrets.token_hex(6)}", self.app_id, record.id)
         return len(records)

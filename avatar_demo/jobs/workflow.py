@@ -14,12 +14,12 @@ from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
 
 from .create import ENDED, WAIT
-from .engine import Engine, workflow_id
+from .engine import Engine
+from .queues import CHECK, RUN, workflow_id
 
 __all__ = ["CAPACITY", "RUN", "check_workflow", "run_workflow"]
 
 log = logging.getLogger(__name__)
-RUN = "avatar-run"
 #: The topic on which a run waiting for capacity hears that its account has room.
 CAPACITY = "capacity"
 
@@ -101,7 +101,7 @@ async def run_workflow(app: str, row: int) -> None:
     await _room_for(app, await close_step(app, row))
 
 
-@DBOS.workflow(name="avatar-check")
+@DBOS.workflow(name=CHECK)
 async def check_workflow(app: str, row: int) -> None:
     """An unresolved run looked at once more (its owner came back): fetched and recorded if it has finished."""
     try:

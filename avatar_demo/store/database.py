@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from .schema import migrate
+from .schema import insert_ignore, migrate
 
 __all__ = ["Database", "DatabaseError", "sqlalchemy_url"]
 
@@ -52,7 +51,7 @@ class Database:
             self.engine = sa.create_engine(parsed, pool_size=5, max_overflow=10, pool_pre_ping=True)
         #: The app's name for this database, kept in it: the same on every replica that shares it, however each
         #: one spells the address.
-        self.identity = migrate(self, legacy_dir)
+        self.identity = migrate(self.engine, legacy_dir)
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -68,8 +67,7 @@ class Database:
 
     def insert_ignore(self, table: sa.Table, **values: Any) -> Any:
         """INSERT that does nothing when the primary key is taken (both dialects)."""
-        dialect = sqlite if self.sqlite else postgresql
-        return dialect.insert(table).values(**values).on_conflict_do_nothing()
+        return insert_ignore(self.engine, table, **values)
 
     def check_writable(self) -> None:
         """Take the write lock and let it go: raises DatabaseError when the store cannot be written."""

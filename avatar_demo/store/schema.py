@@ -10,16 +10,15 @@ import logging
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.status import LEGACY_WORDS
 
-if TYPE_CHECKING:
-    from .database import Database
-
-__all__ = ["VERSION", "capacity", "heartbeats", "kept", "metadata", "migrate", "settled", "speech", "spend", "tasks"]
+__all__ = ["VERSION", "capacity", "heartbeats", "insert_ignore", "kept", "metadata", "migrate", "settled", "speech",
+           "spend", "tasks"]
 
 log = logging.getLogger(__name__)
 VERSION = 2
@@ -133,10 +132,16 @@ _version = sa.Table("avatar_schema", metadata, sa.Column("version", Integer, nul
                     sa.Column("app_id", Text))
 
 
-def migrate(db: Database, legacy_dir: Path | None = None) -> str:
-    """Bring *db* to VERSION: one path for a new database, an old SQLite file, and Postgres alike. Returns the
-    database's app id."""
-    with db.write() as conn:
+def insert_ignore(engine: sa.Engine, table: sa.Table, **values: Any) -> Any:
+    """INSERT that does nothing when the primary key is taken (SQLite and Postgres alike)."""
+    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def migrate(engine: sa.Engine, legacy_dir: Path | None = None) -> str:
+    """Bring the database to VERSION: one path for a new database, an old SQLite file, and Postgres alike. Returns
+    the database's app id."""
+    with engine.begin() as conn:
         metadata.create_all(conn, checkfirst=True)
         _add_missing_columns(conn, tasks)
         _add_missing_columns(conn, _version)
@@ -155,7 +160,7 @@ def migrate(db: Database, legacy_dir: Path | None = None) -> str:
         if found != VERSION:
             conn.execute(_version.update().values(version=VERSION))
     if legacy_dir is not None:
-        _bring_in_allowance(db, Path(legacy_dir) / "allowance.sqlite3")
+        _bring_in_allowance(engine, Path(legacy_dir) / "allowance.sqlite3")
     return str(app_id)
 
 
@@ -174,7 +179,7 @@ def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
         conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}"))
 
 
-def _bring_in_allowance(db: Database, old: Path) -> None:
+def _bring_in_allowance(engine: sa.Engine, old: Path) -> None:
     """The allowance of versions before 0.5 lived in a file of its own: its rows join the database once."""
     if not old.is_file():
         return
@@ -188,10 +193,10 @@ def _bring_in_allowance(db: Database, old: Path) -> None:
     except sqlite3.Error as exc:
         log.warning("the old allowance file %s could not be read (%s); it is left where it is", old, exc)
         return
-    with db.write() as conn:
+    with engine.begin() as conn:
         for day, visitor, runs, spoken, units in rows:
-            conn.execute(db.insert_ignore(spend, day=day, visitor=visitor, runs=runs, speech=spoken, units=units))
+            conn.execute(insert_ignore(engine, spend, day=day, visitor=visitor, runs=runs, speech=spoken, units=units))
         for audio_id, visitor, created_at in voices:
-            conn.execute(db.insert_ignore(speech, audio_id=audio_id, visitor=visitor, created_at=created_at))
+            conn.execute(insert_ignore(engine, speech, audio_id=audio_id, visitor=visitor, created_at=created_at))
     old.rename(old.with_name(old.name + ".migrated"))
     log.info("brought %d allowance row(s) from %s into the database", len(rows), old)
