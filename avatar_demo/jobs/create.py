@@ -144,12 +144,13 @@ async def create_task(run: Run, urls: dict[str, str | None]) -> Created:
     account = rec.account or rec.provider
     try:
         with run.listening() as run.wake:
-            if rec.sent_at is not None:
+            if rec.sent_at is not None and not run.spec.in_process:
                 # An earlier attempt sent it, or may have: find out before anything else.
                 found = await _find_sent(run, Text("job.interrupted"))
                 if found is not None:
                     return _adopt(run, found)
                 run.save(sent_at=None)  # nothing was made under our id: it is safe to send
+            # (An offline preview renders inside the process that started it: one cut off is simply rendered again.)
             if run.stopped():
                 run.save(status=Status.CANCELLED, message=Text("job.cancelled"))
                 return ENDED
@@ -168,8 +169,9 @@ async def _send(run: Run, request: AvatarRequest, account: str) -> Created:
     """Send until accepted, refused, or unclear; the moment it leaves is recorded first."""
     connects = resends = 0
     while True:
-        run.save(sent_at=run.now(), status=Status.SUBMITTING)
-        run.record = replace(run.record, sent_at=run.now())
+        sent_at = run.now()
+        run.save(sent_at=sent_at, status=Status.SUBMITTING)
+        run.record = replace(run.record, sent_at=sent_at)
         try:
             return _adopt(run, await run.provider.create(request))
         except (CapacityError, RateLimited) as exc:
