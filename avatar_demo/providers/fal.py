@@ -26,6 +26,8 @@ SPEC = ProviderSpec(
     max_audio_s=60.0,
     pricing=Pricing({"std": 0.0562, "pro": 0.115}, currency="USD", units_per_currency=1 / KLING_UNIT_USD),
     callbacks=True, public_media=True, cancel=True, contract="fal",
+    # "Navigate to fal.ai/dashboard/keys … Create Key" (fal's authentication docs).
+    key_url="https://fal.ai/dashboard/keys",
 )
 #: The model per mode; fal's per-request URLs use only the owner/app part (APP).
 MODELS = {"std": "fal-ai/kling-video/ai-avatar/v2/standard", "pro": "fal-ai/kling-video/ai-avatar/v2/pro"}

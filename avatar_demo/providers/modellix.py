@@ -21,6 +21,8 @@ SPEC = ProviderSpec(
     key_groups=(("MODELLIX_API_KEY",),), default_base_url="https://api.modellix.ai", max_audio_s=300.0,
     # Modellix publishes no avatar price; estimates use Kling's list price.
     pricing=KLING_LIST_PRICE, contract="modellix",
+    # "In the Modellix console, go to API Key and create an API Key" (docs.modellix.ai, REST API steps).
+    key_url="https://modellix.ai/console/api-key",
 )
 MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label

@@ -19,20 +19,12 @@ from ..policy import UploadLimiter
 from .i18n import I18N
 from .layout import build_demo
 from .mcp import expose_only
+from .style import CSS
 
 __all__ = ["launch", "launch_options", "main"]
 
 #: The largest upload, and in public mode the largest body of any request to Gradio's API.
 MAX_UPLOAD_MB = 50
-
-CSS = """
-.history table { width: 100%; border-collapse: collapse; }
-.history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
-.lab-grid table { border-collapse: collapse; }
-.lab-grid th, .lab-grid td { padding: 6px; border: 1px solid var(--border-color-primary); vertical-align: top; }
-.lab-grid .cell { font-size: 0.9em; margin-top: 4px; }
-"""
-
 
 def launch_options(demo: gr.Blocks) -> dict[str, Any]:
     """Keyword arguments for demo.launch(): styling, limits, the app's own routes and background work."""
@@ -73,7 +65,12 @@ def launch(demo: gr.Blocks, **overrides: Any) -> None:
     # the app reads that header itself, counting only the hops of proxies it trusts (AVATAR_PROXY_HOPS).
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "none")
     blocking = not overrides.pop("prevent_thread_lock", False)
-    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True})
+    # Gradio's own hint for a public link names its launch(share=True); this app's way is its --share flag.
+    ours = not settings.share and "quiet" not in overrides
+    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True, **({"quiet": True} if ours else {})})
+    if ours:
+        print(f"* Running on local URL:  {demo.local_url}")
+        print("* To create a public link, run `python app.py --share` (or set GRADIO_SHARE=True).")
     expose_only(demo)
     if blocking:
         demo.block_thread()

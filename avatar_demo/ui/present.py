@@ -1,20 +1,22 @@
-"""Text the page shows, in the reader's language: the status panel, the changes made to the inputs, choices, notes."""
+"""Text the page shows, in the reader's language: the status panel, what a run costs, choices and notes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from .. import providers
 from ..app.config import Settings
 from ..core.status import Status
 from ..core.text import Text, render
-from ..providers.spec import Cost
+from ..providers.spec import Cost, Pricing
+from .changes import changes_markdown
+from .markup import details
 
 __all__ = [
     "changes_markdown",
     "cost_text",
     "keys_note",
+    "pricing_of",
     "provider_choices",
     "provider_label",
     "refusal_markdown",
@@ -32,6 +34,14 @@ def provider_label(name: str) -> str:
         return name
 
 
+def pricing_of(name: str) -> Pricing | None:
+    """A provider's prices (None when it is free or unknown to this version)."""
+    try:
+        return providers.spec(name).pricing
+    except Exception:  # noqa: BLE001 - a row written by a provider this version no longer has
+        return None
+
+
 def status_text(status: Status | str) -> Text:
     """Our word for where a task stands ("done ✓", "gateway unreachable"…), as the page shows it."""
     if isinstance(status, Status):
@@ -39,10 +49,15 @@ def status_text(status: Status | str) -> Text:
     return status if isinstance(status, Text) else Text.verbatim(status)
 
 
-def cost_text(cost: Cost, *, about: bool = False) -> Text:
-    """An amount in the gateway's own currency: "$0.17", "1.2 units", "3 credits" (and "about …")."""
+def cost_text(cost: Cost, pricing: Pricing | None = None, *, about: bool = False) -> Text:
+    """Money where the price is known ("≈ $0.56 (4 units)"), else the gateway's own units and what one is."""
     key = {"USD": "cost.usd", "units": "cost.units", "credits": "cost.credits"}.get(cost.currency, "cost.other")
     amount = Text(key, amount=cost.amount, currency=cost.currency)
+    usd = pricing.usd(cost) if pricing is not None else None
+    if cost.currency != "USD" and usd is not None:
+        amount = Text("cost.money", usd=usd, amount=amount)
+    elif cost.currency != "USD" and pricing is not None and pricing.unit_meaning:
+        amount = Text("cost.meaning", amount=amount, meaning=pricing.unit_meaning)
     return Text("cost.about", amount=amount) if about else amount
 
 
@@ -56,54 +71,45 @@ def provider_choices(settings: Settings, lang: str = "en") -> list[tuple[str, st
 
 
 def keys_note(settings: Settings) -> Text | str:
-    """The note shown when only the free preview can run."""
+    """One line when only the free preview can run (the key panel says the rest; the README names variables)."""
     if any(not settings.providers[name].spec.free for name in settings.configured):
         return ""
-    variables = ", ".join(f"`{'`+`'.join(group)}`" for spec in providers.specs() for group in spec.key_groups)
-    return Text("ui.keys_note", variables=variables)
+    return Text("ui.keys_note")
 
 
 def status_markdown(status: Status | str, *, provider: str, detail: str = "", elapsed_s: float | None = None,
                     task_id: str | None = None, estimate: Cost | None = None, charged: Cost | None = None,
                     note: Any = "", lang: str = "en") -> str:
-    """The status panel: our word (the gateway's own word as detail), time, task id, estimated then charged cost."""
-    word = status_text(status)
-    shown = Text("ui.status.word.detail", word=word, detail=detail) if detail and detail != word else word
-    rows: list[Text] = [Text("ui.status.status", word=shown), Text("ui.status.provider", name=provider_label(provider))]
+    """The status panel: our word, the gateway, time and cost on one line, a note under it, and the task id and
+    the gateway's own word behind a details toggle."""
+    rows: list[Any] = [Text("ui.status.status", word=status_text(status)), provider_label(provider)]
     if elapsed_s is not None:
         rows.append(Text("ui.status.elapsed", seconds=round(elapsed_s)))
-    if task_id:
-        rows.append(Text("ui.status.task", task=task_id))
-    spec = providers.spec(provider)
-    if spec.free:
-        rows.append(Text("ui.status.free"))
-    elif charged is not None:
-        rows.append(Text("ui.status.charged", cost=cost_text(charged)))
+    # A free gateway has no cost to show (its name says it is free).
+    pricing = providers.spec(provider).pricing
+    if charged is not None:
+        rows.append(Text("ui.status.charged", cost=cost_text(charged, pricing)))
     elif estimate is not None:
-        rows.append(Text("ui.status.estimate", cost=cost_text(estimate, about=True)))
+        rows.append(Text("ui.status.estimate", cost=cost_text(estimate, pricing, about=True)))
     text = " · ".join(render(row, lang) for row in rows)
     shown_note = render(note, lang)
-    return f"{text}\n\n{shown_note}" if shown_note else text
+    if shown_note:
+        text += f"\n\n{shown_note}"
+    facts = [render(Text("ui.status.task", task=task_id), lang)] if task_id else []
+    if detail and detail != render(status_text(status), lang):
+        facts.append(render(Text("ui.status.gateway_word", word=detail), lang))
+    return text + details(render(Text("ui.details"), lang), facts)
 
 
-def total_cost(costs: list[Cost | None]) -> Text | str:
-    """The sum of several estimates in one currency ("" when there is nothing to pay)."""
+def total_cost(costs: list[Cost | None], pricing: Pricing | None = None) -> Text | str:
+    """The sum of several estimates in one currency, "≈ …" ("" when there is nothing to pay)."""
     known = [c for c in costs if c is not None]
     if not known:
         return ""
-    return cost_text(Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known)))
+    return cost_text(Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known)),
+                     pricing, about=True)
 
 
 def refusal_markdown(message: Any, lang: str = "en") -> str:
     """The status panel when a request was refused before anything was sent."""
     return render(Text("ui.refused", message=message), lang)
-
-
-def changes_markdown(changes: Sequence[Any], warnings: Sequence[Any] | None = None, lang: str = "en") -> str:
-    """What was changed in the inputs, and anything worth a second look before paying."""
-    parts = [render(Text("ui.check_before_paying", warning=w), lang) for w in warnings or []]
-    if changes:
-        parts.append(render(Text("ui.changes_made"), lang) + "\n" + "\n".join(f"- {render(c, lang)}" for c in changes))
-    else:
-        parts.append(render(Text("ui.used_as_they_are"), lang))
-    return "\n\n".join(parts)
