@@ -57,7 +57,7 @@ class HistoryTab:
         choices = [(render(Text("ui.hist.pick.choice", run=r.id, gateway=provider_label(r.provider), mode=r.mode,
                                 prompt=r.prompt[:40] or Text("ui.no_prompt")), lang), r.id) for r in records]
         return (history_html(records, lang), ", ".join(str(r.id) for r in records),
-                gr.update(choices=choices, value=None), gr.update(visible=bool(records or search or min_rating)))
+                gr.update(choices=choices), gr.update(visible=bool(records or search or min_rating)))
 
     @staticmethod
     def picked_row(evt: gr.EventData) -> Any:

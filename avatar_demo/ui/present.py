@@ -52,6 +52,8 @@ def status_text(status: Status | str) -> Text:
 def cost_text(cost: Cost, pricing: Pricing | None = None, *, about: bool = False) -> Text:
     """Money where the price is known ("≈ $0.56 (4 units)"), else the gateway's own units and what one is."""
     key = {"USD": "cost.usd", "units": "cost.units", "credits": "cost.credits"}.get(cost.currency, "cost.other")
+    if key in ("cost.units", "cost.credits") and cost.amount == 1:
+        key = key[:-1]  # "1 unit", "1 credit"
     amount = Text(key, amount=cost.amount, currency=cost.currency)
     usd = pricing.usd(cost) if pricing is not None else None
     if cost.currency != "USD" and usd is not None:

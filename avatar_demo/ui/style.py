@@ -63,12 +63,13 @@ button.pick { margin-left: 4px; padding: 1px 8px; border-radius: var(--radius-md
 .empty { color: var(--body-text-color-subdued); }
 .lab-grid .shared { font-size: var(--text-sm); color: var(--body-text-color-subdued); margin: 0 0 6px; }
 .lab-grid .cards { display: grid; gap: 10px; padding: 10px; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); }
-.lab-grid .cards.matrix { grid-template-columns: repeat(var(--across), minmax(240px, 1fr)); }
+.lab-grid .cards.matrix { grid-template-columns: repeat(var(--across), minmax(240px, 400px)); }
 .lab-grid .card { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px;
                   background: var(--background-fill-primary); min-width: 0; }
 .lab-grid .card-head { display: flex; justify-content: space-between; gap: 8px; font-size: var(--text-sm); }
 .lab-grid .card-head span { color: var(--body-text-color-subdued); white-space: nowrap; }
-.lab-grid video { width: 100%; max-height: 360px; margin-top: 6px; background: #000; border-radius: var(--radius-md); }
+.lab-grid video { display: block; width: auto; max-width: 100%; height: auto; max-height: 320px; margin: 6px auto 0;
+                  border-radius: var(--radius-md); }
 .lab-grid .facts { font-size: var(--text-sm); margin-top: 4px; }
 .lab-grid .card-actions { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 4px; }
 .lab-grid .rate button { border: none; background: none; padding: 0 1px; font-size: 1.15rem; cursor: pointer;
