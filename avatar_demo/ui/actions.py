@@ -19,8 +19,10 @@ _BEGIN_JS = """(...values) => {
   const target = document.querySelector('#%(target)s');
   if (target) {
     const box = target.getBoundingClientRect();
-    // On a phone the answer comes under the button: the button goes to the top, so both are seen.
-    if (box.top < 0 || box.top > innerHeight * 0.4 || innerWidth < 800) target.scrollIntoView({block: 'start'});
+    // On a phone the answer comes under the button: the button goes to the top, so both are seen. On a laptop
+    // the answer is beside the inputs, in view already, unless the page was scrolled away from it (or the answer
+    // is the whole space under it, as a lab batch is).
+    if (%(always)s || innerWidth < 800 || box.top < 0 || box.bottom > innerHeight) target.scrollIntoView({block: 'start'});
   }
   return values;
 }"""
@@ -51,8 +53,10 @@ def afterwards(event: Any, fn: Callable[..., Any], inputs: Any, outputs: Any, **
 
 
 def run_button(button: gr.Button, fn: Callable[..., Any], inputs: Sequence[Any], outputs: Sequence[Any], *,
-               answer_at: str, stop: gr.Button | None = None, **event: Any) -> Any:
+               answer_at: str, stop: gr.Button | None = None, bring_up: bool = False, **event: Any) -> Any:
     """Wire *button* to *fn*: disabled from the click until *fn* has ended, *stop* shown only meanwhile.
+
+    The element *answer_at* is scrolled to the top when it is out of view, on a phone, and with *bring_up* always.
 
     *fn*'s own event is a step after the click, so it keeps its name and parameters on the API; it shows no
     progress overlay of Gradio's (its outputs say where the run stands, and a refusal is said there once).
@@ -60,7 +64,8 @@ def run_button(button: gr.Button, fn: Callable[..., Any], inputs: Sequence[Any],
     """
     controls = [button] if stop is None else [button, stop]
     began = button.click(_busy(len(controls)), None, controls, queue=False,
-                         js=_BEGIN_JS % {"button": button.elem_id, "target": answer_at}, **HIDDEN)
+                         js=_BEGIN_JS % {"button": button.elem_id, "target": answer_at,
+                                         "always": "true" if bring_up else "false"}, **HIDDEN)
     ran = began.then(fn, list(inputs), list(outputs), show_progress="hidden", **event)
     afterwards(ran, _idle(len(controls)), None, controls, queue=False, **HIDDEN)
     return ran

@@ -13,7 +13,7 @@ from gradio import media as bundled
 from ..core.text import Text, render
 from .i18n import language_of
 
-__all__ = ["EXAMPLES", "PICK_JS", "example_cards", "picked"]
+__all__ = ["EXAMPLES", "EXAMPLE_FILES", "PICK_JS", "example_cards", "picked"]
 
 _DIR = Path(__file__).with_name("examples")
 #: A public-domain NASA portrait (astronaut Eileen Collins) with a voice Gradio ships, and a small photo with a clip
@@ -22,6 +22,8 @@ EXAMPLES = {
     "portrait": (_DIR / "portrait.jpg", bundled.get_audio("cate_blanch.mp3"), _DIR / "portrait-thumb.jpg"),
     "small": (_DIR / "small-portrait.jpg", bundled.get_audio("audio_sample.wav"), _DIR / "small-portrait-thumb.jpg"),
 }
+#: The files an example puts into the page: Gradio serves only these from outside its own folders.
+EXAMPLE_FILES = [str(path) for photo, voice, _thumb in EXAMPLES.values() for path in (photo, voice)]
 #: Only a click on a card is an event (a click between cards is not).
 PICK_JS = ("element.addEventListener('click', e => { const card = e.target.closest('[data-example]');"
            " if (card) trigger('click', {example: card.dataset.example}); });")

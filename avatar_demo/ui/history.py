@@ -16,7 +16,7 @@ from .generate import GenerateTab, RunView
 from .i18n import language_of, t
 from .lab import verdict_saved
 from .page import HIDDEN, Page
-from .present import provider_choices, provider_label
+from .present import provider_choices
 from .tables import history_html
 
 __all__ = ["HistoryTab", "parse_ids", "ratings"]
@@ -26,6 +26,10 @@ def ratings(lang: str = "en") -> list[tuple[str, int]]:
     labels = [Text("ui.hist.rating.any"), *(Text("ui.hist.rating.at_least", n=n) for n in range(1, 5)),
               Text("ui.hist.rating.five")]
     return [(render(label, lang), n) for n, label in enumerate(labels)]
+
+
+def _short(prompt: str, most: int = 28) -> str:
+    return prompt if len(prompt) <= most else prompt[: most - 1].rstrip() + "…"
 
 
 def parse_ids(ids: Any) -> list[int] | None:
@@ -54,8 +58,9 @@ class HistoryTab:
         lang = language_of(request)
         records = self.ui.workbench.runs(self.account.owner_or_none(owner), min_rating=int(min_rating or 0),
                                          search=search)
-        choices = [(render(Text("ui.hist.pick.choice", run=r.id, gateway=provider_label(r.provider), mode=r.mode,
-                                prompt=r.prompt[:40] or Text("ui.no_prompt")), lang), r.id) for r in records]
+        # Short enough for a phone's field: the run's gateway and mode fill their own fields once it is picked.
+        choices = [(render(Text("ui.hist.pick.choice", run=r.id, mode=r.mode,
+                                prompt=_short(r.prompt) or Text("ui.no_prompt")), lang), r.id) for r in records]
         return (history_html(records, lang), ", ".join(str(r.id) for r in records),
                 gr.update(choices=choices), gr.update(visible=bool(records or search or min_rating)))
 
@@ -166,15 +171,19 @@ class HistoryTab:
                     download = gr.File(label=t("ui.hist.download"), elem_id="history-export", visible=False)
                 with gr.Column(scale=2, min_width=300, elem_id="history-panel", elem_classes=["run-panel"],
                                visible=False) as panel:
-                    self.picker = gr.Dropdown([], label=t("ui.hist.pick"), elem_id="history-pick")
                     with gr.Row(equal_height=True):
-                        run = gr.Number(None, label=t("ui.lab.run"), precision=0, elem_id="history-run", min_width=90)
+                        self.picker = gr.Dropdown([], label=t("ui.hist.pick"), elem_id="history-pick", scale=4,
+                                                  min_width=200)
+                        run = gr.Number(None, label=t("ui.lab.run"), precision=0, elem_id="history-run", scale=1,
+                                        min_width=80)
+                    with gr.Row(equal_height=True):
                         # Empty (the API's default) keeps the run's own mode and gateway; picking fills them in.
-                        mode = gr.Dropdown(["std", "pro"], value="", label=t("ui.hist.mode"), allow_custom_value=True,
-                                           min_width=90)
                         self.gateway = gr.Dropdown(provider_choices(settings), value="", label=t("ui.hist.gateway"),
-                                                   allow_custom_value=True, elem_id="history-gateway", min_width=160)
-                    prompt = gr.Textbox("", label=t("ui.hist.prompt"), lines=2, elem_id="history-prompt")
+                                                   allow_custom_value=True, elem_id="history-gateway", scale=3,
+                                                   min_width=240)
+                        mode = gr.Dropdown(["std", "pro"], value="", label=t("ui.hist.mode"), allow_custom_value=True,
+                                           elem_id="history-mode", scale=1, min_width=90)
+                    prompt = gr.Textbox("", label=t("ui.hist.prompt"), lines=1, elem_id="history-prompt")
                     again = gr.Button(t("ui.hist.again"), variant="primary", elem_id="history-again")
                     status = gr.Markdown(elem_id="rerun-status", elem_classes=["status"])
                     video = gr.Video(label=t("ui.hist.result"), show_label=False, buttons=["download"],
@@ -201,7 +210,7 @@ class HistoryTab:
                            **HIDDEN)
         rerun = run_button(again, self.rerun,
                            [run, prompt, mode, self.gateway, gen.api_key, page.owner, gen.send_anyway],
-                           self.run.outputs, answer_at="history-again", api_name="rerun", concurrency_limit=None)
+                           self.run.outputs, answer_at="history-again", bring_up=True, api_name="rerun", concurrency_limit=None)
         afterwards(rerun, account.allowance, None, page.allowance, **HIDDEN)
         afterwards(rerun, self.history_table, *table_args, **HIDDEN)
         save.click(self.rate_here, [run, rating, note, page.owner], verdict, **HIDDEN).then(

@@ -222,16 +222,16 @@ class LabTab:
         with gr.Tab(t("ui.tab.lab"), id="lab"):
             gr.Markdown(t("ui.lab.intro"), elem_classes=["note"])
             with gr.Row(equal_height=False):
-                prompts = gr.Textbox("", label=t("ui.lab.prompts"), lines=5, elem_id="lab-prompts", scale=3,
-                                     min_width=300)
+                with gr.Column(scale=3, min_width=300):
+                    prompts = gr.Textbox("", label=t("ui.lab.prompts"), lines=4, elem_id="lab-prompts")
+                    with gr.Row(elem_id="lab-actions", equal_height=True):
+                        plan = gr.Markdown(elem_id="lab-plan", elem_classes=["note"], min_height=0)
+                        go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go", scale=0, min_width=180)
                 with gr.Column(scale=2, min_width=280):
                     modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label=t("ui.lab.modes"),
                                              elem_id="lab-modes")
                     self.gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
                                                      label=t("ui.lab.gateways"), elem_id="lab-gateways")
-            with gr.Row(elem_id="lab-actions", equal_height=True):
-                plan = gr.Markdown(elem_id="lab-plan", elem_classes=["note"])
-                go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go", scale=0, min_width=200)
             self.status = gr.Markdown(elem_id="lab-status", elem_classes=["status"])
             self.grid = gr.HTML(elem_id="lab-grid", elem_classes=["lab"], js_on_load=CARD_JS)
             self.runs = gr.JSON(visible=False, label="runs")
@@ -257,7 +257,7 @@ class LabTab:
         self.event = run_button(
             go, self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
                            page.owner, self.gateways, gen.send_anyway],
-            [self.status, self.grid, self.runs, self.batch], answer_at="lab-actions", api_name="lab",
+            [self.status, self.grid, self.runs, self.batch], answer_at="lab-status", bring_up=True, api_name="lab",
             concurrency_limit=None)
         afterwards(self.event, account.allowance, None, page.allowance, **HIDDEN)
         afterwards(self.event, account.history_page, page.owner, page.history, **HIDDEN)

@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from ..app.config import load_settings
 from ..core.errors import ConfigError
 from ..policy import UploadLimiter
+from .examples import EXAMPLE_FILES
 from .i18n import I18N
 from .layout import build_demo
 from .mcp import expose_only
@@ -35,8 +36,9 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
         # The page's own words in the browser's language (English, Chinese); run-time words follow Accept-Language.
         "i18n": I18N,
         "css": CSS,
-        # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
-        "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve())],
+        # Gradio copies a returned file into its cache only from places it may read; nothing else is served.
+        "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve()),
+                          *EXAMPLE_FILES],
         "max_file_size": f"{MAX_UPLOAD_MB}mb",
         # Run history would keep every input of a public event in the browser, a pasted key included.
         "run_history": False,

@@ -31,12 +31,20 @@ details.more ul { margin: .25em 0 0 1.2em; padding: 0; }
 /* A result is shown at its own size, never blown up, and never taller than the space left on screen. */
 .result [data-testid="video"], .result .wrap, .result .video-container { background: transparent; }
 .result video { width: auto !important; max-width: 100%; height: auto !important;
-                max-height: max(240px, calc(100vh - 330px)); margin: 0 auto; display: block; object-fit: contain; }
+                max-height: max(240px, calc(100vh - 300px)); margin: 0 auto; display: block; object-fit: contain; }
+/* Beside the History table the re-run panel scrolls on its own: Re-run brings its button to the top, so the
+   button, the status and the result are in view together. */
+@media (min-width: 800px) {
+  #history-panel { max-height: calc(100vh - 16px); overflow-y: auto; }
+  #rerun-result video { max-height: max(200px, calc(100vh - 240px)); }
+}
 
 /* The result's download button sits under it, not on it. */
 .result [data-testid="download-div"] .icon-button-wrapper { position: static; margin: 4px 0 0 auto; width: max-content; }
-/* A re-run's result place is not shown before there is a result. */
+/* A re-run's result place is not shown before there is a result, except while one is on its way: its place is
+   kept then, so the button can be brought to the top with the status and the result under it. */
 #rerun-result:not(:has(video)) { display: none; }
+body:has(#history-again:disabled) #rerun-result { display: block; min-height: min(60vh, 480px); }
 
 /* The examples: a row of cards, each a thumbnail and two short lines. */
 .examples { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -66,8 +74,10 @@ button.pick { margin-left: 4px; padding: 1px 8px; border-radius: var(--radius-md
 .lab-grid .cards.matrix { grid-template-columns: repeat(var(--across), minmax(240px, 400px)); }
 .lab-grid .card { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px;
                   background: var(--background-fill-primary); min-width: 0; }
-.lab-grid .card-head { display: flex; justify-content: space-between; gap: 8px; font-size: var(--text-sm); }
-.lab-grid .card-head span { color: var(--body-text-color-subdued); white-space: nowrap; }
+.lab-grid .card-head { display: flex; flex-direction: column; font-size: var(--text-sm); line-height: 1.3; }
+.lab-grid .card-head small { color: var(--body-text-color-subdued); }
+/* While a batch starts, its place is kept, so the page can bring it into view at once. */
+body:has(#lab-go:disabled) #lab-grid { min-height: calc(100vh - 120px); }
 .lab-grid video { display: block; width: auto; max-width: 100%; height: auto; max-height: 320px; margin: 6px auto 0;
                   border-radius: var(--radius-md); }
 .lab-grid .facts { font-size: var(--text-sm); margin-top: 4px; }
@@ -77,6 +87,9 @@ button.pick { margin-left: 4px; padding: 1px 8px; border-radius: var(--radius-md
 .lab-grid .rate button.on { color: #f5a623; }
 .lab-grid .again { padding: 1px 8px; border-radius: var(--radius-md); font-size: var(--text-sm);
                    border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill); }
+
+/* A long choice ends in an ellipsis before the dropdown's arrow, never under it. */
+.wrap-inner input { text-overflow: ellipsis; }
 
 /* Notices are solid, so nothing under them shows through. */
 .toast-body { background: var(--background-fill-primary) !important; opacity: 1 !important; }

@@ -147,7 +147,7 @@ def _stars(record: Record, lang: str) -> str:
 def _card(prompt: str, column: tuple[str, str], record: Record | None, lang: str) -> str:
     gateway, mode = column
     head = (f'<div class="card-head"><b>{html.escape(prompt) or "<i>" + _say("ui.no_prompt", lang) + "</i>"}</b>'
-            f"<span>{html.escape(render(provider_label(gateway), lang))} · {html.escape(mode)}</span></div>")
+            f"<small>{html.escape(render(provider_label(gateway), lang))} · {html.escape(mode)}</small></div>")
     if record is None:
         return f'<div class="card waiting">{head}<div class="facts">{_say("ui.lab.waiting", lang)}</div></div>'
     facts = [_status(record, lang)]

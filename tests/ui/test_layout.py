@@ -133,6 +133,12 @@ def test_a_first_run_on_a_laptop_and_a_phone(browsers, app, fresh_sim, tmp_path:
         page.wait_for_function("() => document.querySelectorAll('#history tr[data-run]').length > 0")
         page.wait_for_timeout(1000)  # a second run, had one been started, would be listed by now
         assert page.locator("#history tr[data-run]").count() == 1
+        # A run's own button picks it: the re-run fields are filled with its settings.
+        run = page.locator("#history tr[data-run]").get_attribute("data-run")
+        page.locator("#history button.pick").click()
+        page.wait_for_function(f"() => document.querySelector('#history-run input')?.value === '{run}'")
+        page.wait_for_function("() => document.querySelector('#history-gateway input')?.value !== ''")
+        assert page.evaluate(TOO_WIDE) == []
         page.locator("#history-run input").fill("0")
         page.locator("#history-save").click()
         _wait_for_text(page, "#history-verdict", words["not_yours"])
@@ -148,5 +154,21 @@ def test_a_first_run_on_a_laptop_and_a_phone(browsers, app, fresh_sim, tmp_path:
                 page.wait_for_timeout(300)
                 left[tab] = english_left(page.locator("body").inner_text(), typed)
             assert not any(left.values()), left
+    finally:
+        context.close()
+
+
+def test_one_click_on_an_example_fills_the_photo_the_voice_and_the_prompt(browsers, app) -> None:
+    context = browsers["en"].new_context(locale="en-US", viewport=SIZES["laptop"])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(app.test_url)
+        page.wait_for_selector("#examples .example")
+        page.locator("#examples .example").first.click()
+        _wait_for_text(page, "#window", "of the 7.9 s clip")  # the example's voice, measured
+        page.wait_for_function("() => document.querySelector('#portrait img') !== null")
+        assert page.locator("#prompt textarea").input_value().startswith("Speaking warmly")
+        _wait_for_text(page, "#status", "a face was found")  # the photo is checked as an upload is
     finally:
         context.close()

@@ -407,7 +407,7 @@ EN: dict[str, str] = {
     'ui.hist.task': 'Task id:',
     'ui.hist.use': 'Pick',
     'ui.hist.when': '{date} UTC',
-    'ui.hist.pick.choice': '{run} · {gateway} · {mode} · {prompt}',
+    'ui.hist.pick.choice': '{run} · {prompt} · {mode}',
     'ui.origin': 'from run {run}: {what}',
     'ui.origin.same': 'same settings',
     'ui.origin.prompt': 'prompt changed',

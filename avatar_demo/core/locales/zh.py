@@ -406,7 +406,7 @@ ZH: dict[str, str] = {
     'ui.hist.task': '任务编号：',
     'ui.hist.use': '选用',
     'ui.hist.when': '{date} UTC',
-    'ui.hist.pick.choice': '{run} · {gateway} · {mode} · {prompt}',
+    'ui.hist.pick.choice': '{run} · {prompt} · {mode}',
     'ui.origin': '来自第 {run} 次生成：{what}',
     'ui.origin.same': '设置相同',
     'ui.origin.prompt': '提示词已修改',
