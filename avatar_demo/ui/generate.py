@@ -22,7 +22,7 @@ from .i18n import language_of, t
 from .keys import KeyPanel
 from .live import LiveNotes
 from .page import HIDDEN, Page
-from .present import changes_markdown, provider_choices, refusal_markdown, status_markdown
+from .present import changes_markdown, mode_choices, provider_choices, refusal_markdown, status_markdown
 from .tables import origin_text
 
 __all__ = ["GenerateTab", "RunView"]
@@ -175,7 +175,7 @@ class GenerateTab:
                         self.provider = gr.Dropdown(provider_choices(settings), value=settings.default_provider,
                                                     label=t("ui.gen.provider"), elem_id="provider", scale=3,
                                                     min_width=260)
-                        mode = gr.Radio(["std", "pro"], value="std", label=t("ui.gen.mode"), visible=paid,
+                        mode = gr.Radio(mode_choices(), value="std", label=t("ui.gen.mode"), visible=paid,
                                         elem_id="mode", scale=2, min_width=220)
                     self.keys.build()
                     self.api_key = self.keys.api_key
@@ -216,6 +216,7 @@ class GenerateTab:
         self.window_inputs = [self.audio, self.start, self.length, self.provider, mode, self.api_key]
         self.window_output = window
         self.prompt_outputs = ([prompt], count)
+        self.mode = mode
 
         prompt.change(live.prompt_count, prompt, count, queue=False, **HIDDEN)
         self.examples.click(picked, None, [self.image, self.audio, prompt], queue=False, **HIDDEN).then(

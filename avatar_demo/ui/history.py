@@ -16,7 +16,7 @@ from .generate import GenerateTab, RunView
 from .i18n import language_of, t
 from .lab import verdict_saved
 from .page import HIDDEN, Page
-from .present import provider_choices
+from .present import mode_choices, provider_choices
 from .tables import history_html
 
 __all__ = ["HistoryTab", "parse_ids", "ratings"]
@@ -181,7 +181,8 @@ class HistoryTab:
                         self.gateway = gr.Dropdown(provider_choices(settings), value="", label=t("ui.hist.gateway"),
                                                    allow_custom_value=True, elem_id="history-gateway", scale=3,
                                                    min_width=240)
-                        mode = gr.Dropdown(["std", "pro"], value="", label=t("ui.hist.mode"), allow_custom_value=True,
+                        self.mode = mode = gr.Dropdown(mode_choices(), value="", label=t("ui.hist.mode"),
+                                                       allow_custom_value=True,
                                            elem_id="history-mode", scale=1, min_width=90)
                     prompt = gr.Textbox("", label=t("ui.hist.prompt"), lines=1, elem_id="history-prompt")
                     again = gr.Button(t("ui.hist.again"), variant="primary", elem_id="history-again")

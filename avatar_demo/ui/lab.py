@@ -23,7 +23,7 @@ from .context import Outputs, UIContext, as_refusal, refusal, refused_words, scr
 from .generate import GenerateTab
 from .i18n import language_of, t
 from .page import HIDDEN, Page
-from .present import pricing_of, provider_choices, provider_label, refusal_markdown, total_cost
+from .present import mode_choices, pricing_of, provider_choices, provider_label, refusal_markdown, total_cost
 from .actions import afterwards, run_button
 from .tables import lab_grid_html, run_cost, shared_note, stars
 
@@ -228,7 +228,7 @@ class LabTab:
                         plan = gr.Markdown(elem_id="lab-plan", elem_classes=["note"], min_height=0)
                         go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go", scale=0, min_width=180)
                 with gr.Column(scale=2, min_width=280):
-                    modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label=t("ui.lab.modes"),
+                    self.modes = modes = gr.CheckboxGroup(mode_choices(), value=["std"], label=t("ui.lab.modes"),
                                              elem_id="lab-modes")
                     self.gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
                                                      label=t("ui.lab.gateways"), elem_id="lab-gateways")

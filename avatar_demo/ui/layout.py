@@ -19,7 +19,7 @@ from .examples import example_cards
 from .lab import LabTab
 from .mcp import McpTool
 from .page import HIDDEN, Page
-from .present import keys_note, provider_choices
+from .present import keys_note, mode_choices, provider_choices
 
 __all__ = ["build_demo"]
 
@@ -30,7 +30,8 @@ class Localizer:
     def __init__(self, ui: UIContext, page: Page, generate: GenerateTab, lab: LabTab, history: HistoryTab) -> None:
         self.ui, self.page, self.generate, self.lab, self.history = ui, page, generate, lab, history
         self.outputs = [page.keys_note, generate.provider, lab.gateways, history.gateway, history.min_rating,
-                        generate.prompt_outputs[1], generate.examples, generate.keys.help]
+                        generate.prompt_outputs[1], generate.examples, generate.keys.help, generate.mode, lab.modes,
+                        history.mode]
 
     def localize(self, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
         """The page's run-time words in the visitor's language."""
@@ -39,7 +40,8 @@ class Localizer:
         return (say(keys_note(self.ui.settings), request), gr.update(choices=choices), gr.update(choices=choices),
                 gr.update(choices=choices), gr.update(choices=ratings(lang)),
                 self.generate.live.prompt_count("", request), example_cards(lang),
-                self.generate.keys.help_text(self.ui.settings.default_provider, lang))
+                self.generate.keys.help_text(self.ui.settings.default_provider, lang),
+                *(gr.update(choices=mode_choices(lang)) for _ in range(3)))
 
 
 def build_demo(settings: Settings | None = None, *, services: Services | None = None) -> gr.Blocks:

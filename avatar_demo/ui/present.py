@@ -12,10 +12,16 @@ from ..providers.spec import Cost, Pricing
 from .changes import changes_markdown
 from .markup import details
 
+#: The modes every gateway takes: std (720p) and pro (1080p, twice the price).
+MODES = ("std", "pro")
+
 __all__ = [
+    "MODES",
     "changes_markdown",
     "cost_text",
     "keys_note",
+    "mode_choices",
+    "mode_text",
     "pricing_of",
     "provider_choices",
     "provider_label",
@@ -61,6 +67,16 @@ def cost_text(cost: Cost, pricing: Pricing | None = None, *, about: bool = False
     elif cost.currency != "USD" and pricing is not None and pricing.unit_meaning:
         amount = Text("cost.meaning", amount=amount, meaning=pricing.unit_meaning)
     return Text("cost.about", amount=amount) if about else amount
+
+
+def mode_text(mode: str) -> Text | str:
+    """A mode as the page names it ("std" in English, "标准" in Chinese); a mode this version does not know, as is."""
+    return Text(f"ui.mode.{mode}") if mode in MODES else mode
+
+
+def mode_choices(lang: str = "en") -> list[tuple[str, str]]:
+    """The mode pickers' choices: what each mode gives, by the value the API takes."""
+    return [(render(Text(f"ui.mode.{mode}.choice"), lang), mode) for mode in MODES]
 
 
 def provider_choices(settings: Settings, lang: str = "en") -> list[tuple[str, str]]:

@@ -32,11 +32,10 @@ details.more ul { margin: .25em 0 0 1.2em; padding: 0; }
 .result [data-testid="video"], .result .wrap, .result .video-container { background: transparent; }
 .result video { width: auto !important; max-width: 100%; height: auto !important;
                 max-height: max(240px, calc(100vh - 300px)); margin: 0 auto; display: block; object-fit: contain; }
-/* Beside the History table the re-run panel scrolls on its own: Re-run brings its button to the top, so the
-   button, the status and the result are in view together. */
+/* Beside the History table, Re-run brings its button up as far as the page allows; the result under it is kept
+   to the height left on screen, so the button, the status and the result are in view together. */
 @media (min-width: 800px) {
-  #history-panel { max-height: calc(100vh - 16px); overflow-y: auto; }
-  #rerun-result video { max-height: max(200px, calc(100vh - 240px)); }
+  #rerun-result video { max-height: max(240px, calc(100vh - 480px)); }
 }
 
 /* The result's download button sits under it, not on it. */
@@ -44,7 +43,7 @@ details.more ul { margin: .25em 0 0 1.2em; padding: 0; }
 /* A re-run's result place is not shown before there is a result, except while one is on its way: its place is
    kept then, so the button can be brought to the top with the status and the result under it. */
 #rerun-result:not(:has(video)) { display: none; }
-body:has(#history-again:disabled) #rerun-result { display: block; min-height: min(60vh, 480px); }
+body:has(#history-again:disabled) #rerun-result { display: block; min-height: max(240px, calc(100vh - 480px)); }
 
 /* The examples: a row of cards, each a thumbnail and two short lines. */
 .examples { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }

@@ -16,7 +16,7 @@ from ..core.text import Text, render
 from ..providers.spec import Cost
 from ..store.history import Record
 from ..web.files import video_url
-from .present import cost_text, pricing_of, provider_label, status_text
+from .present import cost_text, mode_text, pricing_of, provider_label, status_text
 
 __all__ = ["history_html", "lab_grid_html", "origin_text", "run_cost", "shared_note", "stars", "verdict_text"]
 
@@ -42,7 +42,7 @@ def origin_text(record: Record) -> Text | str:
         elif field == "gateway":
             parts.append(Text("ui.origin.gateway", old=provider_label(old), new=provider_label(new)))
         else:
-            parts.append(Text("ui.origin.mode", old=old, new=new))
+            parts.append(Text("ui.origin.mode", old=mode_text(old), new=mode_text(new)))
     return Text("ui.origin", run=record.parent, what=parts or Text("ui.origin.same"))
 
 
@@ -113,7 +113,7 @@ def history_html(records: Sequence[Record], lang: str = "en") -> str:
                    "</button>",
             "when": _when(record, lang),
             "gateway": html.escape(render(provider_label(record.provider), lang)),
-            "mode": html.escape(record.mode),
+            "mode": html.escape(render(mode_text(record.mode), lang)),
             "prompt": _prompt(record, lang) + (f"<br><small>{html.escape(origin)}</small>" if origin else ""),
             "status": _status(record, lang),
             "verdict": html.escape(verdict_text(record)),
@@ -147,7 +147,8 @@ def _stars(record: Record, lang: str) -> str:
 def _card(prompt: str, column: tuple[str, str], record: Record | None, lang: str) -> str:
     gateway, mode = column
     head = (f'<div class="card-head"><b>{html.escape(prompt) or "<i>" + _say("ui.no_prompt", lang) + "</i>"}</b>'
-            f"<small>{html.escape(render(provider_label(gateway), lang))} · {html.escape(mode)}</small></div>")
+            f"<small>{html.escape(render(provider_label(gateway), lang))} · {html.escape(render(mode_text(mode), lang))}"
+            "</small></div>")
     if record is None:
         return f'<div class="card waiting">{head}<div class="facts">{_say("ui.lab.waiting", lang)}</div></div>'
     facts = [_status(record, lang)]

@@ -198,7 +198,7 @@ def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim
     page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
     page.get_by_role("tab", name="Prompt lab").click()
     page.locator("#lab-prompts textarea").fill("a warm smile\na slow nod")
-    page.locator("#lab-modes").get_by_label("pro", exact=True).check()
+    page.locator("#lab-modes").get_by_label("pro · 1080p, twice the price", exact=True).check()
     wait_for(page, "() => document.querySelector('#lab-plan').innerText.includes('4 run(s)')", "#lab-plan")
     page.get_by_role("button", name="Run all").click()
     wait_for(page, "() => [...document.querySelectorAll('#lab-grid .card')]"
@@ -208,7 +208,7 @@ def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim
              "#lab-grid", timeout=30_000)
     grid = page.locator("#lab-grid")
     cards = grid.locator(".card").all_inner_texts()
-    assert len(cards) == 4 and all("done ✓" in c and " units" in c and "run " in c for c in cards), cards
+    assert len(cards) == 4 and all("done ✓" in c and re.search(r"\$\d\.\d\d \(\d[.\d]* units?\)", c) and "run " in c for c in cards), cards
     # A row per prompt, its modes side by side.
     assert ["a warm smile" in c for c in cards] == [True, True, False, False], cards
     assert ["Kling (official) · std" in c for c in cards] == [True, False, True, False], cards

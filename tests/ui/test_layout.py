@@ -24,10 +24,12 @@ SIZES = {"laptop": {"width": 1440, "height": 900}, "phone": {"width": 390, "heig
 WORDS = {
     "en": {"refused": "nothing was sent", "no_photo": "Add a portrait photo first", "window": "of the",
            "not_yours": "Run 0 is not one of your runs", "no_key": "No API key for Modellix", "done": "done ✓",
-           "history": "History", "generate": "Generate", "tab": "Generate"},
+           "history": "History", "lab": "Prompt lab", "generate": "Generate",
+           "lab_no_photo": "Add a portrait photo on the Generate tab first"},
     "zh": {"refused": "没有发送任何请求", "no_photo": "请先添加一张人像照片", "window": "秒",
            "not_yours": "第 0 次生成不是你的", "no_key": "Modellix 没有 API 密钥", "done": "完成 ✓",
-           "history": "历史记录", "generate": "生成", "tab": "生成"},
+           "history": "历史记录", "lab": "提示词实验室", "generate": "生成",
+           "lab_no_photo": "请先在“生成”页添加人像照片"},
 }
 #: Gradio's own words for a bad value: none may reach the page (the app's checks come first). Its "Error" pill is
 #: looked for as an element (it stays in the page, unseen, when an event shows no progress).
@@ -91,6 +93,12 @@ def test_a_first_run_on_a_laptop_and_a_phone(browsers, app, fresh_sim, tmp_path:
         _wait_for_text(page, "#status", words["no_photo"])
         _said_once(page, words["no_photo"])
         page.wait_for_function("() => !document.querySelector('#generate').disabled", timeout=5_000)
+        # The lab, which has no upload of its own, says where the photo goes.
+        page.get_by_role("tab", name=words["lab"]).click()
+        page.locator("#lab-go").click()
+        _wait_for_text(page, "#lab-status", words["lab_no_photo"])
+        _said_once(page, words["lab_no_photo"])
+        page.get_by_role("tab", name=words["generate"], exact=True).click()
 
         # A paid gateway without a key: the key panel opens at once and links to where keys are made.
         page.locator("#provider input").click()
