@@ -16,7 +16,7 @@ from .generate import GenerateTab, RunView
 from .i18n import language_of, t
 from .lab import verdict_saved
 from .page import HIDDEN, Page
-from .present import mode_choices, provider_choices
+from .present import mode_choices, mode_text, provider_choices
 from .tables import history_html
 
 __all__ = ["HistoryTab", "parse_ids", "ratings"]
@@ -59,7 +59,7 @@ class HistoryTab:
         records = self.ui.workbench.runs(self.account.owner_or_none(owner), min_rating=int(min_rating or 0),
                                          search=search)
         # Short enough for a phone's field: the run's gateway and mode fill their own fields once it is picked.
-        choices = [(render(Text("ui.hist.pick.choice", run=r.id, mode=r.mode,
+        choices = [(render(Text("ui.hist.pick.choice", run=r.id, mode=mode_text(r.mode),
                                 prompt=_short(r.prompt) or Text("ui.no_prompt")), lang), r.id) for r in records]
         return (history_html(records, lang), ", ".join(str(r.id) for r in records),
                 gr.update(choices=choices), gr.update(visible=bool(records or search or min_rating)))

@@ -38,6 +38,10 @@ details.more ul { margin: .25em 0 0 1.2em; padding: 0; }
   #rerun-result video { max-height: max(240px, calc(100vh - 480px)); }
 }
 
+/* Gradio leaves an empty corner toolbar on an empty photo box: a stray 3 px mark. */
+.icon-button-wrapper:not(:has(*)) { display: none; }
+/* The player's controls are as wide as the video they play. */
+.result .wrap:has(> .mirror-wrap) { width: fit-content; max-width: 100%; margin: 0 auto; }
 /* The result's download button sits under it, not on it. */
 .result [data-testid="download-div"] .icon-button-wrapper { position: static; margin: 4px 0 0 auto; width: max-content; }
 /* A re-run's result place is not shown before there is a result, except while one is on its way: its place is
@@ -64,6 +68,9 @@ table.history th { position: sticky; top: 0; background: var(--background-fill-s
 table.history td, table.history th { padding: 6px 8px; border: none; border-bottom: 1px solid var(--border-color-primary);
                                      vertical-align: top; text-align: left; }
 table.history video { width: 200px; max-width: 100%; }
+table.history tr { border: 0; }
+table.history td.col-mode, table.history td.col-run { white-space: nowrap; }
+table.history td.col-cost { min-width: 4em; }
 button.pick { margin-left: 4px; padding: 1px 8px; border-radius: var(--radius-md); font-size: var(--text-xs);
               border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill); }
 #history-filters, #lab-verdict-row { align-items: flex-end; }

@@ -345,7 +345,7 @@ ZH: dict[str, str] = {
     'ui.lab.modes': '模式',
     'ui.lab.gateways': '要对比的网关（不勾选则使用“生成”页的网关）',
     'ui.lab.go': '全部运行',
-    'ui.lab.run': '生成编号',
+    'ui.lab.run': '编号',
     'ui.lab.stars': '星级（0 表示清除）',
     'ui.lab.note': '备注',
     'ui.lab.save': '保存评价',
