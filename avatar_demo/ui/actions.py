@@ -22,7 +22,8 @@ _BEGIN_JS = """(...values) => {
     // On a phone the answer comes under the button: the button goes to the top, so both are seen. On a laptop
     // the answer is beside the inputs, in view already, unless the page was scrolled away from it (or the answer
     // is the whole space under it, as a lab batch is).
-    if (%(always)s || innerWidth < 800 || box.top < 0 || box.bottom > innerHeight) target.scrollIntoView({block: 'start'});
+    if (%(always)s || innerWidth < 800 || box.top < 0 || box.bottom > innerHeight)
+      target.scrollIntoView({block: 'start'});
   }
   return values;
 }"""

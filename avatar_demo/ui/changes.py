@@ -13,7 +13,8 @@ __all__ = ["changes_markdown", "plain", "plain_line"]
 
 def _gain(change: Text) -> str:
     # The figure is written with its sign ("+6.3", "−2.0"): a cut makes the voice quieter.
-    return "plain.voice.quieter" if str(change.params.get("gain", "")).startswith(("−", "-")) else "plain.voice.louder"
+    cut = str(change.params.get("gain", "")).startswith(("−", "-"))
+    return "plain.voice.quieter" if cut else "plain.voice.louder"
 
 
 #: The plain words for a change, by the key of the change the media code reported. A change without an entry is

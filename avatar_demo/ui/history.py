@@ -141,7 +141,8 @@ class HistoryTab:
         try:
             return gr.update(value=await self.export(ids, batch, owner, request), visible=True), ""
         except gr.Error as error:
-            return gr.update(visible=False), render(Text("ui.export.refused", message=error.message), language_of(request))
+            said = render(Text("ui.export.refused", message=error.message), language_of(request))
+            return gr.update(visible=False), said
 
     def build(self) -> None:
         """Lay out the tab and wire its events (inside the Blocks being built).
@@ -211,7 +212,8 @@ class HistoryTab:
                            **HIDDEN)
         rerun = run_button(again, self.rerun,
                            [run, prompt, mode, self.gateway, gen.api_key, page.owner, gen.send_anyway],
-                           self.run.outputs, answer_at="history-again", bring_up=True, api_name="rerun", concurrency_limit=None)
+                           self.run.outputs, answer_at="history-again", bring_up=True, api_name="rerun",
+                           concurrency_limit=None)
         afterwards(rerun, account.allowance, None, page.allowance, **HIDDEN)
         afterwards(rerun, self.history_table, *table_args, **HIDDEN)
         save.click(self.rate_here, [run, rating, note, page.owner], verdict, **HIDDEN).then(

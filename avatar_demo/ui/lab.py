@@ -85,7 +85,8 @@ class LabTab:
             for name in names:
                 spec = providers.spec(name)
                 free = free and spec.free
-                seconds = voice_window(audio, start, length, self.generate.live.limit(name, api_key)).used if audio else None
+                limit = self.generate.live.limit(name, api_key)
+                seconds = voice_window(audio, start, length, limit).used if audio else None
                 costs += [spec.estimate(mode, seconds) for _, mode in runs]
         except AvatarDemoError as exc:
             return render(exc.text, lang)

@@ -69,7 +69,8 @@ def launch(demo: gr.Blocks, **overrides: Any) -> None:
     blocking = not overrides.pop("prevent_thread_lock", False)
     # Gradio's own hint for a public link names its launch(share=True); this app's way is its --share flag.
     ours = not settings.share and "quiet" not in overrides
-    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True, **({"quiet": True} if ours else {})})
+    quiet = {"quiet": True} if ours else {}
+    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True, **quiet})
     if ours:
         print(f"* Running on local URL:  {demo.local_url}")
         print("* To create a public link, run `python app.py --share` (or set GRADIO_SHARE=True).")

@@ -1,5 +1,4 @@
-"""What the page says while inputs change, before anything is pressed: the voice window and its cost, the photo
-check, the prompt's length, and which options the chosen gateway has."""
+"""What the page says as inputs change, before anything is pressed: voice window and cost, photo check, prompt."""
 
 from __future__ import annotations
 

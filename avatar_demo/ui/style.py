@@ -1,5 +1,4 @@
-"""How the page looks beyond Gradio's theme: a compact header, the run panel kept in view, results at their own
-size, frames that scroll on their own, and a phone layout where nothing is wider than its column."""
+"""The page's CSS beyond Gradio's theme: the run panel in view, results at their own size, frames that scroll alone."""
 
 from __future__ import annotations
 
@@ -43,7 +42,8 @@ details.more ul { margin: .25em 0 0 1.2em; padding: 0; }
 /* The player's controls are as wide as the video they play. */
 .result .wrap:has(> .mirror-wrap) { width: fit-content; max-width: 100%; margin: 0 auto; }
 /* The result's download button sits under it, not on it. */
-.result [data-testid="download-div"] .icon-button-wrapper { position: static; margin: 4px 0 0 auto; width: max-content; }
+.result [data-testid="download-div"] .icon-button-wrapper { position: static; margin: 4px 0 0 auto;
+                                                           width: max-content; }
 /* A re-run's result place is not shown before there is a result, except while one is on its way: its place is
    kept then, so the button can be brought to the top with the status and the result under it. */
 #rerun-result:not(:has(video)) { display: none; }
@@ -65,8 +65,8 @@ body:has(#history-again:disabled) #rerun-result { display: block; min-height: ma
          border-radius: var(--radius-lg); max-width: 100%; }
 table.history { width: 100%; border-collapse: collapse; font-size: var(--text-sm); border: 0 !important; margin: 0; }
 table.history th { position: sticky; top: 0; background: var(--background-fill-secondary); z-index: 1; }
-table.history td, table.history th { padding: 6px 8px; border: none; border-bottom: 1px solid var(--border-color-primary);
-                                     vertical-align: top; text-align: left; }
+table.history td, table.history th { padding: 6px 8px; border: none; vertical-align: top; text-align: left;
+                                     border-bottom: 1px solid var(--border-color-primary); }
 table.history video { width: 200px; max-width: 100%; }
 table.history tr { border: 0; }
 table.history td.col-mode, table.history td.col-run { white-space: nowrap; }
@@ -76,7 +76,8 @@ button.pick { margin-left: 4px; padding: 1px 8px; border-radius: var(--radius-md
 #history-filters, #lab-verdict-row { align-items: flex-end; }
 .empty { color: var(--body-text-color-subdued); }
 .lab-grid .shared { font-size: var(--text-sm); color: var(--body-text-color-subdued); margin: 0 0 6px; }
-.lab-grid .cards { display: grid; gap: 10px; padding: 10px; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); }
+.lab-grid .cards { display: grid; gap: 10px; padding: 10px;
+                   grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); }
 .lab-grid .cards.matrix { grid-template-columns: repeat(var(--across), minmax(240px, 400px)); }
 .lab-grid .card { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px;
                   background: var(--background-fill-primary); min-width: 0; }

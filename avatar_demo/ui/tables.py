@@ -123,7 +123,8 @@ def history_html(records: Sequence[Record], lang: str = "en") -> str:
         tds = "".join(f'<td data-label="{labels[c]}" class="col-{c}">{cells[c]}</td>' for c in _COLUMNS)
         rows.append(f'<tr data-run="{record.id}">{tds}</tr>')
     head = "".join(f"<th>{labels[c]}</th>" for c in _COLUMNS)
-    return f'<div class="frame"><table class="history"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    table = f'<table class="history"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="frame">{table}</div>'
 
 
 def shared_note(records: Sequence[Record]) -> Text:
@@ -139,16 +140,16 @@ def shared_note(records: Sequence[Record]) -> Text:
 def _stars(record: Record, lang: str) -> str:
     buttons = "".join(
         f'<button type="button" data-action="rate" data-run="{record.id}" data-stars="{n}" '
-        f'class="{"on" if (record.rating or 0) >= n else "off"}" title="{_say("ui.lab.rate_n", lang, n=n)}">★</button>'
-        for n in range(1, 6))
+        f'class="{"on" if (record.rating or 0) >= n else "off"}" title="{_say("ui.lab.rate_n", lang, n=n)}">'
+        "★</button>" for n in range(1, 6))
     return f'<span class="rate">{buttons}</span>'
 
 
 def _card(prompt: str, column: tuple[str, str], record: Record | None, lang: str) -> str:
     gateway, mode = column
     head = (f'<div class="card-head"><b>{html.escape(prompt) or "<i>" + _say("ui.no_prompt", lang) + "</i>"}</b>'
-            f"<small>{html.escape(render(provider_label(gateway), lang))} · {html.escape(render(mode_text(mode), lang))}"
-            "</small></div>")
+            f"<small>{html.escape(render(provider_label(gateway), lang))} · "
+            f"{html.escape(render(mode_text(mode), lang))}</small></div>")
     if record is None:
         return f'<div class="card waiting">{head}<div class="facts">{_say("ui.lab.waiting", lang)}</div></div>'
     facts = [_status(record, lang)]
@@ -171,7 +172,8 @@ def lab_grid_html(prompts: Sequence[str], columns: Sequence[tuple[str, str]], ce
                   Record | None], shared: Text, lang: str = "en") -> str:
     """One card per run, a row per prompt with a card per (gateway, mode) side by side: its video, status, time,
     cost and run number, and its stars and a re-run button by it. The cards scroll in their own frame."""
-    cards = "".join(_card(prompt, column, cells.get((prompt, *column)), lang) for prompt in prompts for column in columns)
+    cards = "".join(_card(prompt, column, cells.get((prompt, *column)), lang)
+                    for prompt in prompts for column in columns)
     across = len(columns) if len(columns) > 1 else 0
     style = f' style="--across: {across}"' if across else ""
     return (f'<div class="lab-grid"><p class="shared">{html.escape(render(shared, lang))}</p>'

@@ -157,7 +157,7 @@ API = {
 
 def test_the_public_api_keeps_its_endpoints_and_parameters(client: Client) -> None:
     info = client.view_api(return_format="dict", print_info=False)
-    shown = {name: ([p["parameter_name"] for p in endpoint["parameters"]], [r["component"] for r in endpoint["returns"]])
-             for name, endpoint in info["named_endpoints"].items()}
+    shown = {name: ([p["parameter_name"] for p in e["parameters"]], [r["component"] for r in e["returns"]])
+             for name, e in info["named_endpoints"].items()}
     assert shown == API
     assert info["unnamed_endpoints"] == {}
