@@ -15,6 +15,7 @@ from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
 from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
+from ..providers.spec import Cost
 from ..core.status import Status
 from ..store.history import Record
 from ..web.files import video_url
@@ -23,7 +24,7 @@ from .context import Outputs, UIContext, as_refusal, refusal, refused_words, scr
 from .generate import GenerateTab
 from .i18n import language_of, t
 from .page import HIDDEN, Page
-from .present import mode_choices, pricing_of, provider_choices, provider_label, refusal_markdown, total_cost
+from .present import mode_choices, provider_choices, provider_label, refusal_markdown, total_cost
 from .actions import afterwards, run_button
 from .tables import lab_grid_html, run_cost, shared_note, stars
 
@@ -81,13 +82,14 @@ class LabTab:
         runs = variants(prompts, modes)
         try:
             names = self._gateways(provider, gateways)
-            costs, free = [], True
+            costs: dict[str, list[Cost | None]] = {}
+            free = True
             for name in names:
                 spec = providers.spec(name)
                 free = free and spec.free
                 limit = self.generate.live.limit(name, api_key)
                 seconds = voice_window(audio, start, length, limit).used if audio else None
-                costs += [spec.estimate(mode, seconds) for _, mode in runs]
+                costs[name] = [spec.estimate(mode, seconds) for _, mode in runs]
         except AvatarDemoError as exc:
             return render(exc.text, lang)
         if free:
@@ -95,7 +97,7 @@ class LabTab:
         elif not audio:
             cost = Text("ui.lab.plan.no_voice")
         else:
-            cost = Text("ui.lab.plan.total", cost=total_cost(costs, pricing_of(names[0]) if len(names) == 1 else None))
+            cost = Text("ui.lab.plan.total", cost=total_cost(costs))
         return render(Text("ui.lab.plan", count=len(runs) * len(names), cost=cost), lang)
 
     async def lab(self, image: str | None, audio: str | None, prompts: str = "", modes: list[str] | None = None,
@@ -145,7 +147,7 @@ class LabTab:
                                        key) for n, why in refused.items())
             yield view({self.status: message})
             raise refusal(message, title="ui.title.nothing_started", lang=lang)
-        cost = self._cost(list(started.values()), names)
+        cost = self._cost(list(started.values()))
         refusals = self._refused_lines(refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
@@ -167,8 +169,11 @@ class LabTab:
             await asyncio.sleep(REFRESH_S)
 
     @staticmethod
-    def _cost(started: list[Started], names: list[str]) -> Text:
-        total = total_cost([s.plan.estimate for s in started], pricing_of(names[0]) if len(names) == 1 else None)
+    def _cost(started: list[Started]) -> Text:
+        costs: dict[str, list[Cost | None]] = {}
+        for one in started:
+            costs.setdefault(one.plan.spec.name, []).append(one.plan.estimate)
+        total = total_cost(costs)
         return Text("ui.lab.plan.total", cost=total) if total else Text("ui.lab.plan.free")
 
     @staticmethod

@@ -119,13 +119,21 @@ def status_markdown(status: Status | str, *, provider: str, detail: str = "", el
     return text + details(render(Text("ui.details"), lang), facts)
 
 
-def total_cost(costs: list[Cost | None], pricing: Pricing | None = None) -> Text | str:
-    """The sum of several estimates in one currency, "≈ …" ("" when there is nothing to pay)."""
-    known = [c for c in costs if c is not None]
-    if not known:
+def total_cost(costs: dict[str, list[Cost | None]]) -> Text | str:
+    """Several estimates by gateway, summed per gateway, "≈ …" each: "≈ $0.56 (4 units) + ≈ $0.23" ("" when there is
+    nothing to pay). Gateways are not added together: their currencies and what a unit buys differ."""
+    sums: list[Text] = []
+    for name, some in costs.items():
+        known = [c for c in some if c is not None]
+        if known:
+            total = Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known))
+            sums.append(cost_text(total, pricing_of(name), about=True))
+    if not sums:
         return ""
-    return cost_text(Cost(round(sum(c.amount for c in known), 4), known[0].currency, sum(c.units for c in known)),
-                     pricing, about=True)
+    shown = sums[0]
+    for more in sums[1:]:
+        shown = Text("cost.plus", first=shown, then=more)
+    return shown
 
 
 def refusal_markdown(message: Any, lang: str = "en") -> str:

@@ -37,3 +37,13 @@ def test_a_status_says_our_word_first_and_keeps_the_gateways_behind_details() ->
     assert "**Task id:** `8800123`" in behind and "processing" in behind and "processing" not in first
     zh = status_markdown(Status.RUNNING, provider="kling", detail="processing", task_id="8800123", lang="zh")
     assert "生成中" in zh.partition("<details")[0] and "processing" not in zh.partition("<details")[0]
+
+
+def test_a_lab_total_is_summed_per_gateway_never_across_currencies() -> None:
+    from avatar_demo.ui.present import total_cost
+
+    kling, fal = providers.spec("kling"), providers.spec("fal")
+    total = total_cost({"kling": [kling.estimate("std", 10.0), kling.estimate("pro", 10.0)],
+                        "fal": [fal.estimate("std", 10.0)], "local": [None]})
+    assert total.render("en") == "≈ $1.68 (12 units) + ≈ $0.56"
+    assert total_cost({"local": [None, None]}) == ""

@@ -235,6 +235,7 @@ EN: dict[str, str] = {
     'cost.about': '≈ {amount}',
     'cost.money': '${usd:.2f} ({amount})',
     'cost.meaning': '{amount} ({meaning})',
+    'cost.plus': '{first} + {then}',
     'unit.kling': 'Kling units',
     'unit.kling_list': "at Kling's list price; this gateway's own price is not published",
     'unit.crun': "crun.ai's price per credit is not published",

@@ -234,6 +234,7 @@ ZH: dict[str, str] = {
     'cost.about': '约 {amount}',
     'cost.money': '{usd:.2f} 美元（{amount}）',
     'cost.meaning': '{amount}（{meaning}）',
+    'cost.plus': '{first} + {then}',
     'unit.kling': '可灵点数',
     'unit.kling_list': '按可灵标价估算；该网关自己的价格未公开',
     'unit.crun': 'crun.ai 未公开每个积分的价格',
