@@ -23,7 +23,8 @@ class KeyPanel:
     def build(self) -> None:
         """The panel's components (inside the Blocks being built); hidden while the free preview is chosen."""
         spec = providers.spec(self.settings.default_provider)
-        with gr.Accordion(t("ui.gen.own_key"), open=False, visible=not spec.free, elem_id="key-panel") as self.panel:
+        opened = self.needs_key(spec.name, None)  # a page that opens on a gateway without a key asks for one at once
+        with gr.Accordion(t("ui.gen.own_key"), open=opened, visible=not spec.free, elem_id="key-panel") as self.panel:
             self.help = gr.Markdown(self.help_text(spec.name), elem_id="key-help")
             self.api_key = gr.Textbox("", label=t("ui.gen.api_key"), type="password", elem_id="api-key",
                                       placeholder=t("ui.gen.api_key.placeholder"), info=t("ui.gen.api_key.info"))
