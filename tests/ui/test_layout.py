@@ -133,6 +133,7 @@ def test_a_first_run_on_a_laptop_and_a_phone(browsers, app, fresh_sim, tmp_path:
             assert page.evaluate(IN_VIEW, css) is True, page.evaluate(IN_VIEW, css)
         assert page.evaluate(TOO_WIDE) == []
         page.mouse.move(0, 0)  # the picture shows the page, not a button under the pointer
+        page.wait_for_timeout(400)  # nor a button still fading back in
         page.screenshot(path=f"{shot}-3-done.png")
         page.screenshot(path=f"{shot}-4-whole-page.png", full_page=True)
 
