@@ -9,6 +9,8 @@ __all__ = ["SPEC", "CometApiProvider"]
 SPEC = kling_spec(
     "cometapi", "CometAPI", "cometapi:CometApiProvider", key_groups=(("COMETAPI_KEY",),),
     base_url="https://api.cometapi.com", max_audio_s=60.0,
+    # CometAPI's console page that lists and makes API keys.
+    key_url="https://www.cometapi.com/console/token",
 )
 
 

@@ -30,7 +30,10 @@ SPEC = ProviderSpec(
     name="crun", label="crun.ai", implementation="crun:CrunProvider", key_groups=(("CRUN_API_KEY",),),
     default_base_url="https://api.crun.ai", max_audio_s=300.0,
     # crun bills in credits and publishes no avatar rate: estimates assume Kling's list price, a credit per unit.
-    pricing=Pricing(KLING_LIST_PRICE.per_second, currency="credits"), callbacks=True, public_media=True, contract="crun",
+    pricing=Pricing(KLING_LIST_PRICE.per_second, currency="credits", unit_meaning=Text("unit.crun")), callbacks=True,
+    public_media=True, contract="crun",
+    # The dashboard where API keys are made (its docs only say "your API key").
+    key_url="https://crun.ai/dashboard",
     # crun publishes no parallel limit (it answers 429 past it): a conservative figure.
     max_parallel=3,
 )

@@ -37,6 +37,8 @@ SPEC = ProviderSpec(
     callbacks=True, public_media=True, cancel=True, contract="fal",
     # fal's documentation: new accounts run 2 requests at once (more as credits are bought); fal queues the rest.
     max_parallel=2,
+    # "Navigate to fal.ai/dashboard/keys … Create Key" (fal's authentication docs).
+    key_url="https://fal.ai/dashboard/keys",
 )
 #: The model per mode; fal's per-request URLs use only the owner/app part (APP).
 MODELS = {"std": "fal-ai/kling-video/ai-avatar/v2/standard", "pro": "fal-ai/kling-video/ai-avatar/v2/pro"}

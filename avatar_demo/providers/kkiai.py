@@ -8,6 +8,8 @@ __all__ = ["SPEC", "KkiaiProvider"]
 
 SPEC = kling_spec(
     "kkiai", "KKIAI", "kkiai:KkiaiProvider", key_groups=(("KKIAI_API_KEY",),), base_url="https://www.kkiai.com",
+    # Tokens are made after signing in on its site; its docs name no deeper page to link to.
+    key_url="https://www.kkiai.com/",
 )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from ..core.text import Text
 from .kling_family import KlingFamily, kling_spec
+from .spec import KLING_LIST_PRICE, KLING_UNIT_USD
 
 __all__ = ["SPEC", "TOKEN_LIFETIME_S", "KlingProvider"]
 
@@ -13,6 +15,10 @@ SPEC = kling_spec(
     "kling", Text("provider.kling"), "kling:KlingProvider",
     key_groups=(("KLING_ACCESS_KEY", "KLING_SECRET_KEY"), ("KLING_API_KEY",)),
     base_url="https://api-singapore.klingai.com", watermark=True,
+    # Kling sells its units itself: at list price one is $0.14 (0.4 units = $0.056), so a price can be shown in money.
+    pricing=replace(KLING_LIST_PRICE, usd_each=KLING_UNIT_USD, unit_meaning=Text("unit.kling")),
+    # The developer console, where access/secret key pairs are made.
+    key_url="https://app.klingai.com/global/dev",
 )
 
 #: Kling's documented token shape: valid 30 minutes, and 5 s early to absorb clock skew.

@@ -24,7 +24,7 @@ from ..core.status import Status
 from ..core.text import Text
 from .base import AvatarRequest, TaskState, TtsRequest, TtsResult, parse_status, raw_word
 from .http import GatewayHTTP, retry_after_seconds, status_error, unknown_code
-from .spec import KLING_LIST_PRICE, ProviderConfig, ProviderOptions, ProviderSpec
+from .spec import KLING_LIST_PRICE, Pricing, ProviderConfig, ProviderOptions, ProviderSpec
 
 __all__ = ["KLING_CODES", "KLING_STATUS", "KlingFamily", "kling_error", "kling_spec", "parse_kling_task"]
 
@@ -37,12 +37,13 @@ KLING_STATUS = {
 
 
 def kling_spec(name: str, label: str, implementation: str, *, key_groups: tuple[tuple[str, ...], ...],
-               base_url: str, max_audio_s: float = 300.0, watermark: bool = False) -> ProviderSpec:
+               base_url: str, key_url: str, max_audio_s: float = 300.0, watermark: bool = False,
+               pricing: Pricing = KLING_LIST_PRICE) -> ProviderSpec:
     """The spec of a gateway speaking Kling's legacy avatar contract (the official API or a pass-through)."""
     return ProviderSpec(
         name=name, label=label, implementation=implementation, key_groups=key_groups, default_base_url=base_url,
-        max_audio_s=max_audio_s, pricing=KLING_LIST_PRICE, tts=True, watermark=watermark, callbacks=True,
-        external_ids=True, contract="kling",
+        max_audio_s=max_audio_s, pricing=pricing, tts=True, watermark=watermark, callbacks=True,
+        external_ids=True, contract="kling", key_url=key_url,
         # Kling limits unfinished tasks per account and resource pack (code 1303 beyond it) without publishing a
         # figure; a pack's name shows its slots. Five is a modest pack: set <NAME>_MAX_PARALLEL to yours.
         max_parallel=5,

@@ -32,6 +32,8 @@ SPEC = ProviderSpec(
     pricing=KLING_LIST_PRICE, contract="modellix",
     # Modellix publishes no parallel limit (it answers 429 past it): a conservative figure.
     max_parallel=3,
+    # "In the Modellix console, go to API Key and create an API Key" (docs.modellix.ai, REST API steps).
+    key_url="https://modellix.ai/console/api-key",
 )
 MODELLIX_STATUS = {"pending": Status.RUNNING, "success": Status.DONE, "failed": Status.FAILED}
 LABEL = SPEC.label

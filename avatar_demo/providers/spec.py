@@ -43,6 +43,11 @@ class Pricing:
     currency: str = "units"
     #: Kling units per unit of *currency*, so different gateways share one daily budget.
     units_per_currency: float = 1.0
+    #: US dollars one unit of *currency* costs, where the gateway publishes it (None: not known, so the page
+    #: shows the amount in the gateway's own units, with *unit_meaning*).
+    usd_each: float | None = None
+    #: What one unit of *currency* is, for a reader who sees no money ("Kling's list-price units").
+    unit_meaning: Text | str = ""
 
     def estimate(self, mode: str, seconds: float) -> Cost:
         """The cost of *seconds* of video in *mode*."""
@@ -54,10 +59,16 @@ class Pricing:
         """A charge the gateway reported, in its own currency."""
         return Cost(amount, self.currency, round(amount * self.units_per_currency, 2))
 
+    def usd(self, cost: Cost) -> float | None:
+        """*cost* in US dollars, when that is known (a price in dollars, or units with a published dollar price)."""
+        if cost.currency == "USD":
+            return cost.amount
+        return None if self.usd_each is None else cost.amount * self.usd_each
+
 
 #: Kling's list price: 0.4 units per second of video at 720p (std), 0.8 at 1080p (pro). Resellers that
-#: publish no price of their own are estimated with it.
-KLING_LIST_PRICE = Pricing({"std": 0.4, "pro": 0.8}, currency="units")
+#: publish no price of their own are estimated with it; what they charge in money is not known.
+KLING_LIST_PRICE = Pricing({"std": 0.4, "pro": 0.8}, currency="units", unit_meaning=Text("unit.kling_list"))
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,8 @@ class ProviderSpec:
     max_parallel: int = 3
     #: How long a task typically takes, until the app has timed some of its own (the queue's estimates).
     typical_s: float = 120.0
+    #: Where a person makes a key for this gateway (linked from the page's key panel).
+    key_url: str = ""
 
     @property
     def env_prefix(self) -> str:

@@ -12,8 +12,9 @@ import gradio as gr
 from ..core.errors import AvatarDemoError, InputError
 from ..core.text import Text, render
 from ..providers.base import TtsRequest
-from .context import UIContext, refusal
+from .context import UIContext, refusal, refused_words
 from .i18n import language_of
+from .present import refusal_markdown
 from .tables import history_html
 
 __all__ = ["AccountHandlers"]
@@ -69,8 +70,11 @@ class AccountHandlers:
 
     async def speak(self, text: str, voice_id: str, language: str, speed: float, provider: str, api_key: str,
                     request: gr.Request = None,  # type: ignore[assignment]
-                    profile: gr.OAuthProfile | None = None) -> tuple[str, str]:
-        """Synthesize speech; the audio id it returns is used instead of a clip. Returns (audio id, note)."""
+                    profile: gr.OAuthProfile | None = None) -> AsyncIterator[tuple[Any, str]]:
+        """Synthesize speech; the audio id it returns is used instead of a clip. Yields (audio id, note).
+
+        A refusal is said in the note, where the speech would have been announced, and is also the call's error.
+        """
         key = (api_key or "").strip() or None
         lang = language_of(request)
         try:
@@ -79,6 +83,7 @@ class AccountHandlers:
                 TtsRequest(text=text or "", voice_id=(voice_id or "").strip(), voice_language=language or "en",
                            voice_speed=float(speed or 1.0)), user_key=key)
         except AvatarDemoError as exc:
+            yield gr.skip(), refusal_markdown(refused_words(exc, key, lang=lang), lang)
             raise refusal(exc, key, lang=lang) from None
         length = Text("ui.speech_ready.length", seconds=result.duration_s) if result.duration_s else ""
-        return result.audio_id, render(Text("ui.speech_ready", length=length, id=result.audio_id), lang)
+        yield result.audio_id, render(Text("ui.speech_ready", length=length, id=result.audio_id), lang)

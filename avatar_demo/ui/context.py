@@ -18,7 +18,7 @@ from ..core.errors import AvatarDemoError, ConfigError, DiskFull, GatewayError, 
 from ..core.text import Text, render
 from ..policy import Visitor, identify
 
-__all__ = ["Outputs", "UIContext", "as_refusal", "refusal", "scrub"]
+__all__ = ["Outputs", "UIContext", "as_refusal", "refusal", "refused_words", "scrub"]
 
 log = logging.getLogger("avatar_demo")
 
@@ -28,19 +28,32 @@ def scrub(message: str, key: str | None) -> str:
     return message.replace(key, "***") if key and len(key) >= 4 else message
 
 
+def _title(exc: AvatarDemoError | str) -> str:
+    return ("ui.title.input" if isinstance(exc, InputError) else "ui.title.not_allowed"
+            if isinstance(exc, NotAllowed) else "ui.title.disk" if isinstance(exc, DiskFull)
+            else "ui.title.config" if isinstance(exc, ConfigError) else "ui.title.gateway"
+            if isinstance(exc, GatewayError) else "ui.title.failed")
+
+
+def refused_words(exc: AvatarDemoError | str, key: str | None = None, *, title: str | None = None,
+                  lang: str = "en") -> str:
+    """One of our errors as the page says it in place, in the reader's language: logged once (in English),
+    never a traceback, never a key."""
+    message = exc.text if isinstance(exc, AvatarDemoError) else exc
+    log.info("%s: %s", render(Text(title or _title(exc))), scrub(str(message), key))
+    return scrub(render(message, lang), key)
+
+
 def refusal(exc: AvatarDemoError | str, key: str | None = None, *, title: str | None = None,
             lang: str = "en") -> gr.Error:
-    """The gr.Error a user sees for one of our errors, in their language: one log line (in English), never a
-    traceback, never a key."""
-    if title is None:
-        title = ("ui.title.input" if isinstance(exc, InputError) else "ui.title.not_allowed"
-                 if isinstance(exc, NotAllowed) else "ui.title.disk" if isinstance(exc, DiskFull)
-                 else "ui.title.config" if isinstance(exc, ConfigError) else "ui.title.gateway"
-                 if isinstance(exc, GatewayError) else "ui.title.failed")
-    message = exc.text if isinstance(exc, AvatarDemoError) else exc
-    log.info("%s: %s", render(Text(title)), scrub(str(message), key))
+    """The gr.Error for one of our errors, in the caller's language (see refused_words).
+
+    API callers read it as the call's error. The page shows no notice for it: every event that can refuse has
+    already said why in its own place (the status line, the verdict line), and once is enough.
+    """
+    words = refused_words(exc, key, title=title, lang=lang)
     # A refusal is not a bug: Gradio would print a traceback for it unless told not to.
-    return gr.Error(scrub(render(message, lang), key), title=render(Text(title), lang), print_exception=False)
+    return gr.Error(words, title=render(Text(title or _title(exc)), lang), visible=False, print_exception=False)
 
 
 def as_refusal(exc: BaseException, key: str | None = None) -> AvatarDemoError:

@@ -2,42 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import media as bundled
 
 from .. import providers
 from ..app.generations import Started
-from ..core.errors import AvatarDemoError
 from ..core.status import Status
 from ..core.text import Text, render
 from ..jobs import Failed, Progress, Submitted, Succeeded, Unresolved
-from ..jobs.plan import JobInput, VoiceLimit, voice_window
-from ..media import prepare_image
-from ..media.face import find_face
-from ..providers.base import MAX_PROMPT
+from ..jobs.plan import JobInput
 from .account import AccountHandlers
+from .actions import afterwards, run_button
 from .components import PhotoInput
 from .context import Outputs, UIContext, as_refusal, refusal, scrub
+from .examples import PICK_JS, example_cards, picked
 from .i18n import language_of, t
+from .keys import KeyPanel
+from .live import LiveNotes
 from .page import HIDDEN, Page
-from .present import changes_markdown, cost_text, provider_choices, refusal_markdown, status_markdown
+from .present import changes_markdown, mode_choices, provider_choices, refusal_markdown, status_markdown
 from .tables import origin_text
 
 __all__ = ["GenerateTab", "RunView"]
 
-_EXAMPLE_DIR = Path(__file__).with_name("examples")
-#: The page's examples: a public-domain NASA portrait (astronaut Eileen Collins) and voices Gradio ships.
-EXAMPLES = {
-    "portrait": (_EXAMPLE_DIR / "portrait.jpg", bundled.get_audio("cate_blanch.mp3")),
-    "small": (_EXAMPLE_DIR / "small-portrait.jpg", bundled.get_audio("audio_sample.wav")),
-}
 #: Text-to-speech calls waiting on a gateway at once (each holds a connection, not the CPU).
 SPEECH_AT_ONCE = 4
 #: Official TTS voices for the Kling family (any other id can be typed).
@@ -101,9 +90,9 @@ class RunView:
                 yield view({self.history: self.account.own_history(browser, lang), self.current: None,
                             self.status: status_markdown(event.status, provider=provider, task_id=event.task_id,
                                                          note=reason, lang=lang)})
+                # The status line says why; API callers also read a failure as the call's error.
                 if isinstance(event, Failed):
                     raise refusal(reason, title="ui.title.failed", lang=lang)
-                gr.Warning(reason)
 
 
 class GenerateTab:
@@ -111,60 +100,8 @@ class GenerateTab:
 
     def __init__(self, ui: UIContext, page: Page, account: AccountHandlers) -> None:
         self.ui, self.page, self.account = ui, page, account
-
-    # -- live helpers ------------------------------------------------------------------------------------------
-    @staticmethod
-    def example(name: str, request: gr.Request = None) -> tuple[str, str, str]:  # type: ignore[assignment]
-        """One of the page's examples: a photo, a voice and a prompt in the visitor's language."""
-        photo, voice = EXAMPLES[name]
-        return str(photo), voice, render(Text(f"ui.example.{name}.prompt"), language_of(request))
-
-    @staticmethod
-    def prompt_count(prompt: str | None, request: gr.Request = None) -> str:  # type: ignore[assignment]
-        """Live character count under the prompt."""
-        n = len(prompt or "")
-        counted = Text("ui.prompt_count.long" if n > MAX_PROMPT else "ui.prompt_count", n=n, limit=MAX_PROMPT)
-        return render(counted, language_of(request))
-
-    def limit(self, provider: str, api_key: str | None) -> VoiceLimit:
-        """The voice window the page would allow on *provider*, with or without the visitor's own key."""
-        spec = providers.spec(provider or self.ui.settings.default_provider)
-        cap = self.ui.services.policy.voice_cap(spec, user_key=(api_key or "").strip() or None)
-        return VoiceLimit.of(spec, self.ui.settings.max_audio_s, cap)
-
-    def window(self, audio: str | None, start: float | None, length: float | None, provider: str, mode: str,
-               api_key: str | None = None, request: gr.Request = None) -> str:  # type: ignore[assignment]
-        """The voice window that will be used and its cost estimate, before anything is prepared."""
-        lang = language_of(request)
-        try:
-            spec = providers.spec(provider or self.ui.settings.default_provider)
-            limit = self.limit(provider, api_key)
-        except AvatarDemoError as exc:
-            return render(exc.text, lang)
-        if not audio:
-            return render(Text("ui.window.none", seconds=limit.seconds), lang)
-        span = voice_window(audio, start, length, limit)
-        estimate = spec.estimate(mode or "std", span.used)
-        cost = Text("ui.window.cost", cost=cost_text(estimate, about=True)) if estimate else Text("ui.window.free")
-        return render(Text("ui.window", start=span.start, end=span.end, used=span.used,
-                           of=Text("ui.window.of", total=span.total) if span.total is not None else "",
-                           pad=Text("ui.window.padded") if span.padded else "", cost=cost), lang)
-
-    async def check_photo(self, image: str | None, request: gr.Request = None) -> str:  # type: ignore[assignment]
-        """Look at an upload as soon as it arrives, so a bad file is named before anything is pressed."""
-        lang = language_of(request)
-        if not image:
-            return render(Text("ui.ready"), lang)
-        try:
-            with tempfile.TemporaryDirectory(prefix="photo-check-") as folder:
-                prepared = await asyncio.to_thread(prepare_image, image, folder)
-                face = await asyncio.to_thread(find_face, prepared.path)
-        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the page says it in words
-            return refusal_markdown(as_refusal(exc).text, lang)
-        notes: list[Any] = [Text("ui.photo_ready", w=prepared.width, h=prepared.height), *prepared.changes,
-                            face.describe() if face is not None else Text("face.not_found")]
-        notes += [Text("ui.check_before_paying", warning=w) for w in prepared.warnings]
-        return " · ".join(render(note, lang) for note in notes)
+        self.live = LiveNotes(ui)
+        self.keys = KeyPanel(ui.settings)
 
     # -- generation --------------------------------------------------------------------------------------------
     async def generate(
@@ -216,81 +153,94 @@ class GenerateTab:
 
     # -- the tab -----------------------------------------------------------------------------------------------
     def build(self) -> None:
-        """Lay out the tab and wire its events (inside the Blocks being built)."""
+        """Lay out the tab and wire its events (inside the Blocks being built).
+
+        Inputs on the left, the most used first and the rest folded away; on the right the button, the live status
+        and the result, which stay in view while the left side scrolls (on a phone they follow the inputs).
+        """
         settings = self.ui.settings
         max_s = min(settings.max_audio_s, 300.0)
-        with gr.Tab(t("ui.tab.generate")):
-            with gr.Row():
-                with gr.Column():
-                    self.image = PhotoInput(elem_id="portrait", label=t("ui.gen.photo"), type="filepath",
-                                            image_mode=None, sources=["upload", "webcam", "clipboard"], height=320)
-                    self.audio = gr.Audio(elem_id="voice", label=t("ui.gen.voice"), sources=["upload", "microphone"],
-                                          type="filepath")
-                    with gr.Row():
-                        self.start = gr.Number(0, label=t("ui.gen.start"), minimum=0, precision=1)
-                        self.length = gr.Slider(2, max_s, value=max_s, step=0.5, label=t("ui.gen.length"))
-                    window = gr.Markdown(elem_id="window")
-                    with gr.Accordion(t("ui.gen.tts"), open=False):
+        paid = not providers.spec(settings.default_provider).free
+        with gr.Tab(t("ui.tab.generate"), id="generate"):
+            with gr.Row(elem_id="workspace", equal_height=False):
+                with gr.Column(scale=6, min_width=300, elem_id="inputs"):
+                    with gr.Row(elem_id="media", equal_height=True):
+                        self.image = PhotoInput(elem_id="portrait", label=t("ui.gen.photo"), type="filepath",
+                                                image_mode=None, sources=["upload", "webcam", "clipboard"],
+                                                height=250, min_width=220)
+                        self.audio = gr.Audio(elem_id="voice", label=t("ui.gen.voice"),
+                                              sources=["upload", "microphone"], type="filepath", min_width=220)
+                    window = gr.Markdown(elem_id="window", elem_classes=["note"])
+                    self.examples = gr.HTML(example_cards(), elem_id="examples", js_on_load=PICK_JS)
+                    prompt = gr.Textbox("", label=t("ui.gen.prompt"), lines=2, max_length=2500, elem_id="prompt")
+                    count = gr.Markdown(elem_id="prompt-count", elem_classes=["note"])
+                    with gr.Row(equal_height=True):
+                        self.provider = gr.Dropdown(provider_choices(settings), value=settings.default_provider,
+                                                    label=t("ui.gen.provider"), elem_id="provider", scale=3,
+                                                    min_width=260)
+                        mode = gr.Radio(mode_choices(), value="std", label=t("ui.gen.mode"), visible=paid,
+                                        elem_id="mode", scale=2, min_width=220)
+                    self.keys.build()
+                    self.api_key = self.keys.api_key
+                    self.send_anyway = gr.Checkbox(False, label=t("ui.gen.send_anyway"), elem_id="send-anyway",
+                                                   visible=paid)
+                    with gr.Accordion(t("ui.gen.more"), open=False, elem_id="more"):
+                        with gr.Row():
+                            self.start = gr.Number(0, label=t("ui.gen.start"), precision=1, min_width=120)
+                            self.length = gr.Slider(2, max_s, value=max_s, step=0.5, label=t("ui.gen.length"),
+                                                    min_width=180)
+                        gr.Markdown(t("ui.gen.tts"), elem_classes=["subhead"])
                         tts_text = gr.Textbox(label=t("ui.gen.tts_text"), lines=2, max_length=1000)
                         with gr.Row():
                             voice = gr.Dropdown(VOICES, value=VOICES[0], label=t("ui.gen.voice_id"),
-                                                allow_custom_value=True)
-                            language_choice = gr.Radio(["en", "zh"], value="en", label=t("ui.gen.language"))
-                            speed = gr.Slider(0.8, 2.0, value=1.0, step=0.1, label=t("ui.gen.speed"))
-                        tts_button = gr.Button(t("ui.gen.make_speech"))
+                                                allow_custom_value=True, min_width=160)
+                            language_choice = gr.Radio(["en", "zh"], value="en", label=t("ui.gen.language"),
+                                                       min_width=120)
+                            speed = gr.Slider(0.8, 2.0, value=1.0, step=0.1, label=t("ui.gen.speed"), min_width=160)
+                        tts_button = gr.Button(t("ui.gen.make_speech"), size="sm")
                         audio_id = gr.Textbox("", label=t("ui.gen.audio_id"))
                         tts_note = gr.Markdown()
-                    prompt = gr.Textbox("", label=t("ui.gen.prompt"), lines=3, max_length=2500)
-                    count = gr.Markdown(elem_id="prompt-count")
-                    with gr.Row():
-                        mode = gr.Radio(["std", "pro"], value="std", label=t("ui.gen.mode"))
-                        self.provider = gr.Dropdown(provider_choices(settings), value=settings.default_provider,
-                                                    label=t("ui.gen.provider"), elem_id="provider")
-                    with gr.Accordion(t("ui.gen.own_key"), open=False):
-                        self.api_key = gr.Textbox("", label=t("ui.gen.api_key"), type="password",
-                                                  placeholder=t("ui.gen.api_key.placeholder"),
-                                                  info=t("ui.gen.api_key.info"))
-                    with gr.Accordion(t("ui.gen.advanced"), open=False):
+                        gr.Markdown(t("ui.gen.advanced"), elem_classes=["subhead"])
                         watermark = gr.Checkbox(False, label=t("ui.gen.watermark"))
                         callback_url = gr.Textbox("", label=t("ui.gen.callback"))
                         external_task_id = gr.Textbox("", label=t("ui.gen.external_id"))
-                    self.send_anyway = gr.Checkbox(False, label=t("ui.gen.send_anyway"), elem_id="send-anyway")
-                    with gr.Row():
-                        go = gr.Button(t("ui.gen.go"), variant="primary", elem_id="generate")
-                        stop = gr.Button(t("ui.gen.cancel"), variant="stop")
-                with gr.Column():
-                    status = gr.Markdown(t("ui.ready"), elem_id="status")
-                    changes = gr.Markdown(elem_id="changes")
-                    video = gr.Video(label=t("ui.gen.result"), buttons=["download"], elem_id="result")
-            with gr.Row(elem_id="examples"):
-                gr.Markdown(t("ui.examples"))
-                examples = [gr.Button(t(f"ui.example.{name}"), size="sm", elem_id=f"example-{name}")
-                            for name in EXAMPLES]
-        page, account = self.page, self.account
+                with gr.Column(scale=5, min_width=300, elem_id="run-panel", elem_classes=["run-panel"]):
+                    with gr.Row(elem_id="actions", equal_height=True):
+                        go = gr.Button(t("ui.gen.go"), variant="primary", elem_id="generate", size="lg", scale=4)
+                        stop = gr.Button(t("ui.gen.cancel"), variant="secondary", elem_id="cancel", size="sm",
+                                         visible=False, scale=1, min_width=90)
+                    status = gr.Markdown(t("ui.ready"), elem_id="status", elem_classes=["status"])
+                    video = gr.Video(label=t("ui.gen.result"), show_label=False, buttons=["download"],
+                                     elem_id="result", elem_classes=["result"])
+                    changes = gr.Markdown(elem_id="changes", elem_classes=["note"])
+        page, account, live = self.page, self.account, self.live
         self.run = RunView(self.ui, account, status=status, changes=changes, video=video, history=page.history,
                            current=page.current)
         self.window_inputs = [self.audio, self.start, self.length, self.provider, mode, self.api_key]
         self.window_output = window
         self.prompt_outputs = ([prompt], count)
+        self.mode = mode
 
-        prompt.change(self.prompt_count, prompt, count, queue=False, **HIDDEN)
-        for name, button in zip(EXAMPLES, examples):
-            button.click(functools.partial(self.example, name), None, [self.image, self.audio, prompt], queue=False,
-                         **HIDDEN)
+        prompt.change(live.prompt_count, prompt, count, queue=False, **HIDDEN)
+        self.examples.click(picked, None, [self.image, self.audio, prompt], queue=False, **HIDDEN).then(
+            live.check_photo, self.image, status, concurrency_limit=None, **HIDDEN)
         # One event for every trigger: separate events could answer out of order and leave a stale line.
         gr.on([self.audio.change, self.start.change, self.length.change, self.provider.change, mode.change,
-               self.api_key.change], self.window, self.window_inputs, window, trigger_mode="always_last",
+               self.api_key.change], live.window, self.window_inputs, window, trigger_mode="always_last",
               **self.ui.media_checks, **HIDDEN)
-        self.image.upload(self.check_photo, self.image, status, **self.ui.media_checks, **HIDDEN)
+        self.provider.change(self.keys.chosen, [self.provider, self.api_key], [self.keys.panel, self.keys.help],
+                             queue=False, **HIDDEN)
+        self.provider.change(live.options, self.provider, [mode, self.send_anyway], queue=False, **HIDDEN)
+        self.image.upload(live.check_photo, self.image, status, **self.ui.media_checks, **HIDDEN)
         tts_button.click(account.speak, [tts_text, voice, language_choice, speed, self.provider, self.api_key],
-                         [audio_id, tts_note], api_visibility="private", concurrency_limit=SPEECH_AT_ONCE).then(
+                         [audio_id, tts_note], concurrency_limit=SPEECH_AT_ONCE, **HIDDEN).then(
             account.allowance, None, page.allowance, **HIDDEN)
         # Waiting on a gateway holds no slot: only preparation is bounded (AVATAR_CONCURRENCY, by the cores).
-        self.event = go.click(
-            self.generate,
+        self.event = run_button(
+            go, self.generate,
             [self.image, self.audio, prompt, mode, self.provider, self.start, self.length, audio_id, self.api_key,
              watermark, callback_url, external_task_id, page.owner, self.send_anyway],
-            self.run.outputs, api_name="generate", concurrency_limit=None, show_progress_on=[video],
-        )
-        self.event.then(account.allowance, None, page.allowance, **HIDDEN)
-        stop.click(self.cancel, page.current, status, cancels=[self.event], queue=False, api_visibility="private")
+            self.run.outputs, stop=stop, answer_at="actions", api_name="generate", concurrency_limit=None)
+        afterwards(self.event, account.allowance, None, page.allowance, **HIDDEN)
+        stop.click(self.cancel, page.current, status, cancels=[self.event], queue=False, **HIDDEN).then(
+            lambda: (gr.update(interactive=True), gr.update(visible=False)), None, [go, stop], queue=False, **HIDDEN)

@@ -13,17 +13,20 @@ import gradio as gr
 from .. import providers
 from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
+from ..core.status import Status
 from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
 from ..providers.base import MAX_PROMPT
+from ..providers.spec import Cost
 from ..store.history import Record
 from ..web.files import video_url
 from .account import AccountHandlers
-from .context import Outputs, UIContext, as_refusal, refusal, scrub
+from .actions import afterwards, run_button
+from .context import Outputs, UIContext, as_refusal, refusal, refused_words, scrub
 from .generate import GenerateTab
 from .i18n import language_of, t
 from .page import HIDDEN, Page
-from .present import provider_choices, provider_label, total_cost
+from .present import mode_choices, provider_choices, provider_label, refusal_markdown, total_cost
 from .tables import lab_grid_html, run_cost, shared_note, stars
 
 __all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
@@ -35,6 +38,10 @@ MAX_LAB_TEXT = MAX_LAB_VARIANTS * (MAX_PROMPT + 1)
 MAX_LAB_LINES = 4 * MAX_LAB_VARIANTS
 #: How often the grid is redrawn while runs are followed.
 REFRESH_S = 0.5
+#: Only a press on a card's star is an event: it names the run and the stars (a re-run button names the run).
+CARD_JS = ("element.addEventListener('click', e => { const b = e.target.closest('button[data-action]');"
+           " if (b) trigger('click', {action: b.dataset.action, run: Number(b.dataset.run),"
+           " stars: Number(b.dataset.stars || 0)}); });")
 
 
 def variants(prompts: str | None, modes: list[str] | None) -> list[tuple[str, str]]:
@@ -88,12 +95,14 @@ class LabTab:
         try:
             runs = variants(prompts, modes)
             names = self._gateways(provider, gateways)
-            costs, free = [], True
+            costs: dict[str, list[Cost | None]] = {}
+            free = True
             for name in names:
                 spec = providers.spec(name)
                 free = free and spec.free
-                seconds = voice_window(audio, start, length, self.generate.limit(name, api_key)).used if audio else None
-                costs += [spec.estimate(mode, seconds) for _, mode in runs]
+                limit = self.generate.live.limit(name, api_key)
+                seconds = voice_window(audio, start, length, limit).used if audio else None
+                costs[name] = [spec.estimate(mode, seconds) for _, mode in runs]
         except AvatarDemoError as exc:
             return render(exc.text, lang)
         if free:
@@ -118,6 +127,11 @@ class LabTab:
                         self.batch: batch})
         try:
             runs = variants(prompts, modes)
+            # Said for this tab, which has no upload of its own.
+            if not image:
+                raise InputError(Text("ui.lab.no_photo"))
+            if not audio:
+                raise InputError(Text("ui.lab.no_voice"))
             names = self._gateways(provider, gateways)
             if len(runs) * len(names) > MAX_LAB_VARIANTS:
                 raise InputError(Text("ui.lab.too_many", count=len(runs) * len(names), most=MAX_LAB_VARIANTS))
@@ -132,7 +146,7 @@ class LabTab:
                 return_exceptions=True)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             failure = as_refusal(exc, key)
-            yield view({self.status: scrub(render(failure.text, lang), key)})
+            yield view({self.status: refusal_markdown(scrub(render(failure.text, lang), key), lang)})
             raise refusal(failure, key, lang=lang) from None
         started: dict[tuple[str, str, str], Started] = {}
         refused: dict[str, Text] = {}
@@ -150,7 +164,8 @@ class LabTab:
         first = self.ui.services.runs.get(next(iter(started.values())).row)
         if first is not None and first.batch:
             view({self.batch: first.batch})
-        head = self._plan_line(list(started.values()), refused, key, lang)
+        cost = self._cost(list(started.values()))
+        refusals = self._refused_lines(refused, key, lang)
         columns = [(name, mode) for name in names for mode in dict.fromkeys(m for _, m in runs)]
         prompt_rows = list(dict.fromkeys(p for p, _ in runs))
         shown: tuple[str, list[dict[str, Any]]] | None = None
@@ -166,29 +181,43 @@ class LabTab:
             # grid and run list to the browser twice a second.
             if (grid, runs_now) != shown:
                 shown = (grid, runs_now)
-                yield view({self.status: head, self.grid: grid, self.runs: runs_now})
+                yield view({self.status: progress_line(list(records.values()), cost, refusals, lang), self.grid: grid,
+                            self.runs: runs_now})
             if done:
                 return
             await asyncio.sleep(REFRESH_S)
 
     @staticmethod
-    def _plan_line(started: list[Started], refused: dict[str, Text], key: str | None, lang: str) -> str:
-        total = total_cost([s.plan.estimate for s in started])
-        cost = Text("ui.lab.plan.total", cost=total) if total else Text("ui.lab.plan.free")
-        line = render(Text("ui.lab.plan", count=len(started), cost=cost), lang)
-        for name, why in refused.items():
-            line += "\n\n" + scrub(render(Text("ui.lab.not_started", provider=provider_label(name), why=why), lang), key)
-        return line
+    def _cost(started: list[Started]) -> Text:
+        costs: dict[str, list[Cost | None]] = {}
+        for one in started:
+            costs.setdefault(one.plan.spec.name, []).append(one.plan.estimate)
+        total = total_cost(costs)
+        return Text("ui.lab.plan.total", cost=total) if total else Text("ui.lab.plan.free")
+
+    @staticmethod
+    def _refused_lines(refused: dict[str, Text], key: str | None, lang: str) -> list[str]:
+        return [scrub(render(Text("ui.lab.not_started", provider=provider_label(name), why=why), lang), key)
+                for name, why in refused.items()]
 
     def rate_lab_run(self, run: float | None, rating: float | None, note: str, owner: Any,
                      request: gr.Request = None) -> str:  # type: ignore[assignment]
-        """Keep a verdict on one run of this browser (1-5 stars and a note)."""
+        """Keep a verdict on one run of this browser (1-5 stars and a note); a refusal is said in the same line."""
         lang = language_of(request)
         try:
             record = self.ui.workbench.rate(self.account.owner_or_none(owner), run, rating, note)
         except AvatarDemoError as exc:
-            raise refusal(exc, lang=lang) from None
+            return render(Text("ui.verdict.refused", message=refused_words(exc, lang=lang)), lang)
         return render(verdict_saved(record), lang)
+
+    def rate_card(self, note: str, owner: Any, evt: gr.EventData,
+                  request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        """A star pressed on a card: that run's verdict kept at once, and the run and stars put in the note row."""
+        data = getattr(evt, "_data", None) or {}
+        if not isinstance(data, dict) or data.get("action") != "rate":
+            return gr.skip(), gr.skip(), gr.skip()
+        run, stars = data.get("run"), data.get("stars")
+        return self.rate_lab_run(run, stars, note, owner, request), run, stars
 
     def regrid(self, batch: str | None, owner: Any, request: gr.Request = None) -> str:  # type: ignore[assignment]
         """The grid of one batch, drawn again from the history (after a verdict)."""
@@ -201,51 +230,86 @@ class LabTab:
         return lab_grid_html(prompts, columns, cells, shared_note(records), language_of(request))
 
     async def export_batch(self, batch: str | None, owner: Any,
-                           request: gr.Request = None) -> str:  # type: ignore[assignment]
-        """This batch's videos, inputs and tables as one zip."""
+                           request: gr.Request = None) -> tuple[Any, str]:  # type: ignore[assignment]
+        """This batch's videos, inputs and tables as one zip (or, in its place, why there is none)."""
         try:
             if not batch:
                 raise InputError(Text("ui.lab.nothing_to_export"))
             export = await self.ui.workbench.export(self.account.owner_or_none(owner), batch=batch,
                                                     visitor=self.ui.visitor(request))
         except AvatarDemoError as exc:
-            raise refusal(exc, lang=language_of(request)) from None
-        return str(export.path)
+            lang = language_of(request)
+            return None, render(Text("ui.export.refused", message=refused_words(exc, lang=lang)), lang)
+        return str(export.path), ""
 
     def build(self) -> None:
         """Lay out the tab and wire its events (inside the Blocks being built)."""
         gen, page, account = self.generate, self.page, self.account
-        with gr.Tab(t("ui.tab.lab")):
-            gr.Markdown(t("ui.lab.intro"))
-            prompts = gr.Textbox("", label=t("ui.lab.prompts"), lines=4, elem_id="lab-prompts")
-            with gr.Row():
-                modes = gr.CheckboxGroup(["std", "pro"], value=["std"], label=t("ui.lab.modes"), elem_id="lab-modes")
-                self.gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
-                                                 label=t("ui.lab.gateways"), elem_id="lab-gateways")
-            plan = gr.Markdown(elem_id="lab-plan")
-            go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go")
-            self.status = gr.Markdown(elem_id="lab-status")
-            self.grid = gr.HTML(elem_id="lab-grid", elem_classes=["lab"])
+        with gr.Tab(t("ui.tab.lab"), id="lab"):
+            gr.Markdown(t("ui.lab.intro"), elem_classes=["note"])
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    prompts = gr.Textbox("", label=t("ui.lab.prompts"), lines=4, elem_id="lab-prompts")
+                    with gr.Row(elem_id="lab-actions", equal_height=True):
+                        plan = gr.Markdown(elem_id="lab-plan", elem_classes=["note"], min_height=0)
+                        go = gr.Button(t("ui.lab.go"), variant="primary", elem_id="lab-go", scale=0, min_width=180)
+                with gr.Column(scale=2, min_width=280):
+                    self.modes = modes = gr.CheckboxGroup(mode_choices(), value=["std"], label=t("ui.lab.modes"),
+                                             elem_id="lab-modes")
+                    self.gateways = gr.CheckboxGroup(provider_choices(self.ui.settings), value=[],
+                                                     label=t("ui.lab.gateways"), elem_id="lab-gateways")
+            self.status = gr.Markdown(elem_id="lab-status", elem_classes=["status"])
+            self.grid = gr.HTML(elem_id="lab-grid", elem_classes=["lab"], js_on_load=CARD_JS)
             self.runs = gr.JSON(visible=False, label="runs")
             self.batch = gr.State("")
-            with gr.Row():
-                run = gr.Number(label=t("ui.lab.run"), precision=0, minimum=1, elem_id="lab-run")
-                rating = gr.Slider(0, 5, value=0, step=1, label=t("ui.lab.stars"), elem_id="lab-stars")
-                note = gr.Textbox("", label=t("ui.lab.note"), max_length=500, elem_id="lab-note")
-                save = gr.Button(t("ui.lab.save"), elem_id="lab-save")
-            verdict = gr.Markdown(elem_id="lab-verdict")
-            export = gr.Button(t("ui.lab.export"), elem_id="lab-export-button")
-            download = gr.File(label=t("ui.lab.download"), elem_id="lab-export")
+            # What is done with a batch's runs, shown once there is a batch.
+            with gr.Column(visible=False, elem_id="lab-after") as after:
+                with gr.Row(elem_id="lab-verdict-row", equal_height=False):
+                    self.run = gr.Number(None, label=t("ui.lab.run"), precision=0, elem_id="lab-run", min_width=100)
+                    self.rating = gr.Slider(0, 5, value=0, step=1, label=t("ui.lab.stars"), elem_id="lab-stars",
+                                            min_width=160)
+                    note = gr.Textbox("", label=t("ui.lab.note"), max_length=500, elem_id="lab-note", min_width=200)
+                    save = gr.Button(t("ui.lab.save"), elem_id="lab-save", scale=0, min_width=120)
+                verdict = gr.Markdown(elem_id="lab-verdict", elem_classes=["note"])
+                with gr.Row(equal_height=True):
+                    export = gr.Button(t("ui.lab.export"), elem_id="lab-export-button", size="sm", scale=0,
+                                       min_width=200)
+                    exported = gr.Markdown(elem_id="lab-export-note", elem_classes=["note"])
+                download = gr.File(label=t("ui.lab.download"), elem_id="lab-export", visible=False)
         summary_inputs = [prompts, modes, gen.provider, gen.audio, gen.start, gen.length, gen.api_key, self.gateways]
         # One event for every trigger: separate events could answer out of order and leave a stale plan.
         gr.on([prompts.change, modes.change, self.gateways.change, gen.provider.change, gen.audio.change],
               self.summary, summary_inputs, plan, trigger_mode="always_last", **self.ui.media_checks, **HIDDEN)
-        go.click(self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
-                            page.owner, self.gateways, gen.send_anyway],
-                 [self.status, self.grid, self.runs, self.batch], api_name="lab", concurrency_limit=None,
-                 ).then(account.allowance, None, page.allowance, **HIDDEN
-                        ).then(account.history_page, page.owner, page.history, **HIDDEN)
-        save.click(self.rate_lab_run, [run, rating, note, page.owner], verdict, **HIDDEN).then(
-            self.regrid, [self.batch, page.owner], self.grid, **HIDDEN).then(
-            account.history_page, page.owner, page.history, **HIDDEN)
-        export.click(self.export_batch, [self.batch, page.owner], download, **HIDDEN)
+        self.event = run_button(
+            go, self.lab, [gen.image, gen.audio, prompts, modes, gen.provider, gen.start, gen.length, gen.api_key,
+                           page.owner, self.gateways, gen.send_anyway],
+            [self.status, self.grid, self.runs, self.batch], answer_at="lab-status", bring_up=True, api_name="lab",
+            concurrency_limit=None)
+        afterwards(self.event, account.allowance, None, page.allowance, **HIDDEN)
+        afterwards(self.event, account.history_page, page.owner, page.history, **HIDDEN)
+        afterwards(self.event, lambda batch: gr.update(visible=bool(batch)), self.batch, after, queue=False,
+                   **HIDDEN)
+        # A verdict is kept from the note row or from a card's stars; the cards are drawn again with it.
+        self.rated = [
+            save.click(self.rate_lab_run, [self.run, self.rating, note, page.owner], verdict, **HIDDEN),
+            self.grid.click(self.rate_card, [note, page.owner], [verdict, self.run, self.rating], **HIDDEN),
+        ]
+        for rated in self.rated:
+            rated.then(self.regrid, [self.batch, page.owner], self.grid, **HIDDEN)
+        export.click(self.export_batch, [self.batch, page.owner], [download, exported], **HIDDEN).then(
+            lambda path: gr.update(visible=bool(path)), download, download, queue=False, **HIDDEN)
+
+
+def progress_line(records: list[Record | None], cost: Text, refusals: list[str], lang: str) -> str:
+    """Where a batch stands: what was started and its estimate, then how many runs are done, still running, or
+    ended without a video."""
+    known = [r for r in records if r is not None]
+    done = sum(1 for r in known if r.status is Status.DONE)
+    ended = sum(1 for r in known if r.status.final or r.status.unresolved)
+    parts = [Text("ui.lab.started", count=len(records), cost=cost),
+             Text("ui.lab.progress.done", done=done, total=len(records))]
+    if len(records) - ended:
+        parts.append(Text("ui.lab.progress.running", count=len(records) - ended))
+    if ended - done:
+        parts.append(Text("ui.lab.progress.other", count=ended - done))
+    return "\n\n".join([" · ".join(render(p, lang) for p in parts), *refusals])

@@ -19,9 +19,11 @@ from ..app.config import load_settings
 from ..core.errors import ConfigError
 from ..policy import UploadLimiter
 from ..web.replica import ReplicaHeader
+from .examples import EXAMPLE_FILES
 from .i18n import I18N
 from .layout import build_demo
 from .mcp import expose_only
+from .style import CSS
 
 __all__ = ["launch", "launch_options", "main"]
 
@@ -29,15 +31,6 @@ log = logging.getLogger(__name__)
 
 #: The largest upload, and in public mode the largest body of any request to Gradio's API.
 MAX_UPLOAD_MB = 50
-
-CSS = """
-.history table { width: 100%; border-collapse: collapse; }
-.history td, .history th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
-.lab-grid table { border-collapse: collapse; }
-.lab-grid th, .lab-grid td { padding: 6px; border: 1px solid var(--border-color-primary); vertical-align: top; }
-.lab-grid .cell { font-size: 0.9em; margin-top: 4px; }
-"""
-
 
 def launch_options(demo: gr.Blocks) -> dict[str, Any]:
     """Keyword arguments for demo.launch(): styling, limits, the app's own routes and background work."""
@@ -48,8 +41,9 @@ def launch_options(demo: gr.Blocks) -> dict[str, Any]:
         # The page's own words in the browser's language (English, Chinese); run-time words follow Accept-Language.
         "i18n": I18N,
         "css": CSS,
-        # Gradio copies a returned video into its cache only from folders it may read; nothing else is served.
-        "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve())],
+        # Gradio copies a returned file into its cache only from places it may read; nothing else is served.
+        "allowed_paths": [str(services.storage.videos.resolve()), str(services.storage.exports.resolve()),
+                          *EXAMPLE_FILES],
         "max_file_size": f"{MAX_UPLOAD_MB}mb",
         # Run history would keep every input of a public event in the browser, a pasted key included.
         "run_history": False,
@@ -79,7 +73,13 @@ def launch(demo: gr.Blocks, **overrides: Any) -> None:
     # the app reads that header itself, counting only the hops of proxies it trusts (AVATAR_PROXY_HOPS).
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "none")
     blocking = not overrides.pop("prevent_thread_lock", False)
-    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True})
+    # Gradio's own hint for a public link names its launch(share=True); this app's way is its --share flag.
+    ours = not settings.share and "quiet" not in overrides
+    quiet = {"quiet": True} if ours else {}
+    demo.launch(**{**launch_options(demo), **overrides, "prevent_thread_lock": True, **quiet})
+    if ours:
+        print(f"* Running on local URL:  {demo.local_url}")
+        print("* To create a public link, run `python app.py --share` (or set GRADIO_SHARE=True).")
     expose_only(demo)
     if blocking:
         signal.signal(signal.SIGTERM, functools.partial(_stop, demo))

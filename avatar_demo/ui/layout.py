@@ -14,10 +14,12 @@ from .context import UIContext
 from .generate import GenerateTab
 from .history import HistoryTab, ratings
 from .i18n import language_of, say
+from .actions import afterwards
+from .examples import example_cards
 from .lab import LabTab
 from .mcp import McpTool
 from .page import HIDDEN, Page
-from .present import keys_note, provider_choices
+from .present import keys_note, mode_choices, provider_choices
 
 __all__ = ["build_demo"]
 
@@ -28,7 +30,8 @@ class Localizer:
     def __init__(self, ui: UIContext, page: Page, generate: GenerateTab, lab: LabTab, history: HistoryTab) -> None:
         self.ui, self.page, self.generate, self.lab, self.history = ui, page, generate, lab, history
         self.outputs = [page.keys_note, generate.provider, lab.gateways, history.gateway, history.min_rating,
-                        generate.prompt_outputs[1]]
+                        generate.prompt_outputs[1], generate.examples, generate.keys.help, generate.mode, lab.modes,
+                        history.mode]
 
     def localize(self, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
         """The page's run-time words in the visitor's language."""
@@ -36,7 +39,9 @@ class Localizer:
         choices = provider_choices(self.ui.settings, lang)
         return (say(keys_note(self.ui.settings), request), gr.update(choices=choices), gr.update(choices=choices),
                 gr.update(choices=choices), gr.update(choices=ratings(lang)),
-                self.generate.prompt_count("", request))
+                self.generate.live.prompt_count("", request), example_cards(lang),
+                self.generate.keys.help_text(self.ui.settings.default_provider, lang),
+                *(gr.update(choices=mode_choices(lang)) for _ in range(3)))
 
 
 def build_demo(settings: Settings | None = None, *, services: Services | None = None) -> gr.Blocks:
@@ -51,20 +56,23 @@ def build_demo(settings: Settings | None = None, *, services: Services | None = 
         generate = GenerateTab(ui, page, account)
         lab = LabTab(ui, page, account, generate)
         history = HistoryTab(ui, page, account, generate)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="tabs") as tabs:
             generate.build()
             lab.build()
             history.build()
         HistoryApi(ui, history).register()
         localizer = Localizer(ui, page, generate, lab, history)
-        # A finished run changes what the History tab's filters show.
-        generate.event.then(history.history_table, *history.refresh_args, **HIDDEN)
+        # Whatever adds or changes a run changes the History tab: its table, its filters and its run picker.
+        for changed in (generate.event, lab.event, *lab.rated):
+            afterwards(changed, history.history_table, *history.refresh_args, **HIDDEN)
+        # A card's re-run button: the History tab, with that run picked (the picker fills the re-run fields).
+        lab.grid.click(rerun_from_card, None, [tabs, history.picker], queue=False, **HIDDEN)
         demo.load(localizer.localize, None, localizer.outputs, queue=False, **HIDDEN).then(
             account.load, page.owner, [page.owner, page.history], queue=False, **HIDDEN).then(
             account.allowance, None, page.allowance, **HIDDEN).then(
             account.resume, page.owner, page.history, concurrency_limit=None, **HIDDEN).then(
             history.history_table, *history.refresh_args, **HIDDEN).then(
-            generate.window, generate.window_inputs, generate.window_output, **ui.media_checks, **HIDDEN)
+            generate.live.window, generate.window_inputs, generate.window_output, **ui.media_checks, **HIDDEN)
         if settings.mcp:
             McpTool(ui).register()
 
@@ -74,3 +82,11 @@ def build_demo(settings: Settings | None = None, *, services: Services | None = 
     demo._queue.max_size = settings.queue_size
     demo.services = services  # type: ignore[attr-defined]
     return demo
+
+
+def rerun_from_card(evt: gr.EventData) -> tuple[Any, Any]:
+    """The History tab with the card's run picked, for a card's re-run button (nothing for its stars)."""
+    data = getattr(evt, "_data", None) or {}
+    if not isinstance(data, dict) or data.get("action") != "rerun" or not data.get("run"):
+        return gr.skip(), gr.skip()
+    return gr.Tabs(selected="history"), data["run"]

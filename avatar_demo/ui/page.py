@@ -15,6 +15,9 @@ __all__ = ["HIDDEN", "Page"]
 
 #: Options of the events a person never calls by name (they stay out of the API page).
 HIDDEN: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+#: In the history table, only a run's own button is an event; it names the run.
+PICK_ROW_JS = ("element.addEventListener('click', e => { const b = e.target.closest('button[data-pick]');"
+               " if (b) trigger('click', {run: Number(b.dataset.pick)}); });")
 
 
 @dataclass
@@ -35,13 +38,13 @@ class Page:
         settings = ui.settings
         owner = gr.BrowserState("", storage_key="avatar-demo-owner", secret=ui.services.keys.state_secret)
         current = gr.State(None)
-        with gr.Row():
-            gr.Markdown(t("ui.title"))
+        with gr.Row(elem_id="header", equal_height=True):
+            gr.Markdown(t("ui.title"), elem_id="title")
             if settings.oauth:
-                gr.LoginButton()
-        allowance = gr.Markdown(elem_id="allowance", visible=settings.public)
+                gr.LoginButton(scale=0, min_width=160)
+        allowance = gr.Markdown(elem_id="allowance", visible=settings.public, elem_classes=["note"])
         note = keys_note(settings)
-        shown_note = gr.Markdown(str(note), visible=bool(note), elem_id="keys-note")
-        gr.Markdown(t("ui.ephemeral"), visible=settings.ephemeral, elem_id="storage-note")
-        history = gr.HTML(elem_classes=["history"], elem_id="history", render=False)
+        shown_note = gr.Markdown(str(note), visible=bool(note), elem_id="keys-note", elem_classes=["note"])
+        gr.Markdown(t("ui.ephemeral"), visible=settings.ephemeral, elem_id="storage-note", elem_classes=["note"])
+        history = gr.HTML(elem_classes=["history"], elem_id="history", render=False, js_on_load=PICK_ROW_JS)
         return cls(owner, current, allowance, history, shown_note)

@@ -71,3 +71,14 @@ def test_words_we_did_not_write_are_shown_as_they_are() -> None:
     verbatim = Text.verbatim("Voice id not found")
     assert verbatim.render("zh") == "Voice id not found"
     assert Text.verbatim(verbatim) is verbatim
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGS))
+def test_no_markdown_is_left_as_text(language: str) -> None:
+    """Bold made with ** must close where CommonMark lets it: next to Chinese punctuation it often cannot, and the
+    page would show the asterisks (the page's Markdown follows the same flanking rules as markdown-it)."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark")
+    left = {key: value for key, value in CATALOGS[language].items() if "**" in markdown.render(value)}
+    assert left == {}, left

@@ -83,7 +83,8 @@ def test_lab_counts_every_variant_and_caps_the_voice(app, sim, stranger, media_d
     # Each variant used at most the allowance's voice window, not ten minutes.
     assert all(t.audio_s <= FREE_SECONDS + 0.1 for t in made), [t.audio_s for t in made]
     # And the estimate shown was for 2 x 15 s at 0.4 units a second, not for 2 x 600 s.
-    assert f"estimated total about **{2 * FREE_SECONDS * 0.4:g} units**" in first.data[0]
+    units = 2 * FREE_SECONDS * 0.4
+    assert f"estimated total ≈ ${units * 0.14:.2f} ({units:g} units)" in first.data[0]
     assert f"**1 of {FREE_RUNS} free runs left today**" in allowance(person)
     # Two more variants do not fit the one run left: refused whole, nothing sent.
     second = person.call(ids(person)["lab"], lab_args(image=image, audio=long_voice, prompts="wave\nfrown"))

@@ -137,3 +137,27 @@ def test_a_line_with_many_triggers_is_one_event_whose_last_ask_wins(app, handler
     """Separate events per trigger answered out of order in Chromium and left a stale lab plan on the page."""
     events = [f for f in app.fns.values() if getattr(f.fn, "__name__", "") == handler and len(f.targets) > 1]
     assert [(len(f.targets), f.trigger_mode) for f in events] == [(triggers, "always_last")]
+
+
+#: The public API as callers know it: every endpoint, its parameters in order, and what it returns. The page's
+#: layout may change; this may not.
+API = {
+    "/generate": (["image", "audio", "prompt", "mode", "provider", "start", "length", "audio_id", "api_key",
+                   "watermark", "callback_url", "external_task_id", "owner", "allow_no_face"],
+                  ["Markdown", "Markdown", "Video", "Html"]),
+    "/lab": (["image", "audio", "prompts", "modes", "provider", "start", "length", "api_key", "owner", "gateways",
+              "allow_no_face"], ["Markdown", "Html", "Json"]),
+    "/rerun": (["id", "prompt", "mode", "gateway", "api_key", "owner", "allow_no_face"],
+               ["Markdown", "Markdown", "Video", "Html"]),
+    "/rate": (["id", "rating", "note", "owner"], ["Markdown", "Json"]),
+    "/history": (["owner", "search", "min_rating"], ["Textbox", "Json"]),
+    "/export": (["ids", "batch", "owner"], ["File"]),
+}
+
+
+def test_the_public_api_keeps_its_endpoints_and_parameters(client: Client) -> None:
+    info = client.view_api(return_format="dict", print_info=False)
+    shown = {name: ([p["parameter_name"] for p in e["parameters"]], [r["component"] for r in e["returns"]])
+             for name, e in info["named_endpoints"].items()}
+    assert shown == API
+    assert info["unnamed_endpoints"] == {}

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import make_image, make_portrait, make_tone, real_portrait
+from tests.ui.browsing import SHOTS, english_left, require_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("AVATAR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 #: Seconds of fake microphone input recorded in the microphone test.
 RECORD_S = 4.0
 #: The voice's loudness change as the page lists it, e.g. "+6.2 dB to −16.0 LUFS".
 _GAIN = re.compile(r"[+−]\d+\.\d dB to −\d+\.\d LUFS")
 
-# Every status change is collected in the page itself, so fast transitions are not missed between looks.
+# Every status change is collected in the page itself, so fast transitions are not missed between looks. Its
+# whole text is kept, the task id and the gateway's own word behind the details toggle included.
 WATCH_STATUS = """() => {
   window.statusSeen = [];
-  const panel = document.querySelector('#status');
-  const note = () => { const t = panel.innerText; if (window.statusSeen.at(-1) !== t) window.statusSeen.push(t); };
+  const panel = document.querySelector('#status .md') || document.querySelector('#status');
+  const note = () => { const t = panel.textContent; if (window.statusSeen.at(-1) !== t) window.statusSeen.push(t); };
   note();
   new MutationObserver(note).observe(panel, {subtree: true, childList: true, characterData: true});
 }"""
@@ -41,10 +40,7 @@ PLAY_HALF_A_SECOND = """async v => {
 @pytest.fixture(scope="module")
 def driver() -> Iterator[object]:
     """Playwright for the module (one per process: a second would nest its event loop in the first)."""
-    if CHROMIUM is None:
-        if os.environ.get("AVATAR_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (AVATAR_REQUIRE_BROWSER=1) but was not found; install the `chromium` package")
-        pytest.skip("Chromium is not installed (bash scripts/test installs it)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -55,7 +51,7 @@ def driver() -> Iterator[object]:
 def browser(driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One Chromium for the module; its fake microphone plays a known tone."""
     tone = make_tone(tmp_path_factory.mktemp("mic") / "mic.wav", 30.0, rate=48000)
-    chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
+    chromium = driver.chromium.launch(executable_path=require_chromium(), args=[
         "--no-sandbox", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-audio-capture={tone}",
@@ -118,12 +114,16 @@ def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str
     assert any("submitting" in w for w in words), statuses
     assert "done ✓" in statuses[-1] and "Task id" in statuses[-1], statuses
     if provider == "kling":
-        # A remote job is polled: our word, with the gateway's own word as detail, before it is done.
-        assert any("running (processing)" in w for w in words), statuses
+        # A remote job is polled: our word first, the gateway's own word behind the details toggle.
+        assert any("running" in w and "own word: processing" in s for w, s in zip(words, statuses)), statuses
         assert "units" in statuses[-1]
+        assert "processing" not in page.locator("#status").inner_text(), "the gateway's word is not shown at first"
     assert video["duration"] == pytest.approx(3.0, abs=0.15)
     assert video["error"] is None and video["time"] > 0.1
-    assert _GAIN.search(page.locator("#changes").inner_text())
+    # The changes in plain words; their figures behind the details toggle.
+    changes = page.locator("#changes")
+    assert "made louder to a standard level" in changes.inner_text() and not _GAIN.search(changes.inner_text())
+    assert _GAIN.search(changes.text_content())
 
 
 def test_record_through_the_microphone(page, tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_record_through_the_microphone(page, tmp_path: Path) -> None:
     window = page.locator("#window").inner_text()
     assert "done ✓" in statuses[-1], statuses
     # The tone reached the server: a silent or missing recording would have been refused.
-    assert _GAIN.search(page.locator("#changes").inner_text())
+    assert _GAIN.search(page.locator("#changes").text_content())
     assert video["duration"] == pytest.approx(RECORD_S, abs=0.6), window
     assert video["error"] is None and video["time"] > 0.1
 
@@ -190,45 +190,48 @@ def test_the_allowance_line_and_the_over_allowance_message(browser, public_app, 
         context.close()
 
 
-#: Screenshots the browser tests leave for people to look at (not compared by any test).
-SHOTS = Path(__file__).resolve().parents[2] / "test-output"
-
-
 def test_the_lab_shows_its_runs_side_by_side_and_keeps_a_verdict(page, fresh_sim, tmp_path: Path) -> None:
-    """Two prompts in two modes: a 2×2 grid of playable videos with their facts; a verdict shows in its cell."""
+    """Two prompts in two modes: four cards of playable videos with their facts, a row per prompt; a card's stars
+    keep a verdict at once, the note row adds words to it, and a card's re-run button opens History on that run."""
     page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "portrait.jpg", (600, 800))))
     page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 2.5)))
     page.wait_for_function("() => document.querySelector('#window').innerText.includes('of the')")
     page.get_by_role("tab", name="Prompt lab").click()
     page.locator("#lab-prompts textarea").fill("a warm smile\na slow nod")
-    page.locator("#lab-modes").get_by_label("pro", exact=True).check()
+    page.locator("#lab-modes").get_by_label("pro · 1080p, twice the price", exact=True).check()
     wait_for(page, "() => document.querySelector('#lab-plan').innerText.includes('4 run(s)')", "#lab-plan")
     page.get_by_role("button", name="Run all").click()
-    wait_for(page, "() => [...document.querySelectorAll('#lab-grid td')]"
+    wait_for(page, "() => [...document.querySelectorAll('#lab-grid .card')]"
                    ".filter(c => c.innerText.includes('done ✓')).length === 4",
              "#lab-status", "#lab-grid", "#lab-plan", timeout=90_000)
     wait_for(page, "() => [...document.querySelectorAll('#lab-grid video')].filter(v => v.readyState >= 1).length === 4",
              "#lab-grid", timeout=30_000)
     grid = page.locator("#lab-grid")
-    headers = grid.locator("th").all_inner_texts()
-    assert headers[:3] == ["Prompt", "Kling (official) · std", "Kling (official) · pro"]
-    assert {"a warm smile", "a slow nod"} <= set(headers)
-    cells = grid.locator("td").all_inner_texts()
-    assert len(cells) == 4 and all("done ✓" in c and " units" in c and "run " in c for c in cells), cells
+    cards = grid.locator(".card").all_inner_texts()
+    money = re.compile(r"\$\d\.\d\d \(\d[.\d]* units?\)")  # "$0.14 (1 unit)": Kling's price is known
+    assert len(cards) == 4 and all("done ✓" in c and money.search(c) and "run " in c for c in cards), cards
+    # A row per prompt, its modes side by side.
+    assert ["a warm smile" in c for c in cards] == [True, True, False, False], cards
+    assert ["Kling (official) · std" in c for c in cards] == [True, False, True, False], cards
+    assert grid.locator(".cards").evaluate("c => getComputedStyle(c).gridTemplateColumns.split(' ').length") == 2
     assert "share one prepared photo" in grid.inner_text()
-    first_run = int(cells[0].split("run ")[1].split()[0])
-    page.locator("#lab-run input").fill(str(first_run))
-    page.locator("#lab-stars input[type=number]").fill("4")
-    page.locator("#lab-stars input[type=number]").press("Enter")
+    assert "4 of 4 done" in page.locator("#lab-status").inner_text()
+    first = grid.locator(".card").first
+    run = first.get_attribute("data-run")
+    first.locator("button[data-stars='4']").click()
+    wait_for(page, f"() => document.querySelectorAll('#lab-grid .card[data-run=\"{run}\"] .rate .on').length === 4",
+             "#lab-grid", "#lab-verdict")
+    assert page.locator("#lab-run input").input_value() == run, "the star put its run in the note row"
     page.locator("#lab-note textarea, #lab-note input").first.fill("most natural")
     page.locator("#lab-save").click()
     page.wait_for_function("() => document.querySelector('#lab-grid').innerText.includes('most natural')")
-    assert "★★★★☆" in grid.inner_text() and "All 4 runs share one prepared photo" in grid.inner_text()
+    assert "★★★★☆ · most natural" in page.locator("#lab-verdict").inner_text()
     SHOTS.mkdir(exist_ok=True)
     grid.screenshot(path=str(SHOTS / "lab-grid.png"))
-    # The batch reached the History tab without a refresh, its verdict with it.
-    page.get_by_role("tab", name="History").click()
-    # The table is drawn again after the verdict is kept (a later step of the same click).
+    # A card's re-run button: the History tab, that run picked (the batch is there without a refresh).
+    first.locator("button[data-action='rerun']").click()
+    page.wait_for_function(f"() => document.querySelector('#history-run input')?.value === '{run}'")
+    assert page.locator("#history-pick input").input_value().startswith(f"{run} ·")
     wait_for(page, "() => document.querySelector('#history').innerText.includes('most natural')", "#history")
     table = page.locator("#history")
     assert table.locator("tr[data-run]").count() >= 4 and "a slow nod" in table.inner_text()
@@ -253,29 +256,13 @@ def test_a_photo_without_a_face_is_held_back_until_send_anyway_is_ticked(page, f
     assert "sent anyway" in page.locator("#changes").inner_text()
 
 
-#: Words a Chinese page may still show in Latin letters: names, codes, units and what the visitor typed.
-LATIN_ALLOWED = {
-    "avatar", "demo", "kling", "cometapi", "kkiai", "modellix", "crun", "fal", "api", "jwt", "std", "pro", "jpg",
-    "png", "heic", "webp", "utc", "mp4", "http", "https", "hugging", "face", "space", "gradio", "access_key",
-    "secret_key", "key", "bucket", "data", "owner", "name", "deploy", "python", "volume", "avatar_demo", "oversea_male",
-    "genshin_vindi", "genshin_klee", "genshin_kirara", "chinese_female", "rgb", "srgb", "lufs", "dbtp", "wav", "mp3",
-    "local", "preview", "px", "zip",
-}
-
-
 @pytest.fixture(scope="module")
 def chinese_browser(driver) -> Iterator[object]:
     """Chromium started with --lang=zh-CN, as a browser set to Simplified Chinese is."""
-    chromium = driver.chromium.launch(executable_path=CHROMIUM, args=[
+    chromium = driver.chromium.launch(executable_path=require_chromium(), args=[
         "--no-sandbox", "--disable-background-networking", "--lang=zh-CN"])
     yield chromium
     chromium.close()
-
-
-def _english_left(text: str, typed: set[str]) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z_]{2,}", text)
-    return sorted({w for w in words if w.lower().rstrip("s") not in LATIN_ALLOWED and w.lower() not in LATIN_ALLOWED
-                   and w not in typed})
 
 
 def test_the_page_speaks_chinese_to_a_chinese_browser(chinese_browser, app, fresh_sim, tmp_path: Path) -> None:
@@ -298,7 +285,7 @@ def test_the_page_speaks_chinese_to_a_chinese_browser(chinese_browser, app, fres
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(500)
             panel = page.locator("body").inner_text()
-            left[tab] = _english_left(panel, typed)
+            left[tab] = english_left(panel, typed)
             page.screenshot(path=str(SHOTS / shot), full_page=True)
         assert "完成 ✓" in page.locator("body").inner_text() or True
         assert not any(left.values()), left

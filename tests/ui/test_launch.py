@@ -52,3 +52,17 @@ def test_the_queue_is_bounded_and_closed_to_direct_calls(tmp_path: Path) -> None
 
     demo = build_demo(load_settings({"AVATAR_DATA_DIR": str(tmp_path / "data"), "AVATAR_QUEUE_SIZE": "7"}))
     assert demo._queue.max_size == 7 and demo.api_open is False
+
+
+def test_the_launch_message_names_the_apps_own_share_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The console tells a person how this app makes a public link (`--share`), not how Gradio's launch() does."""
+    from avatar_demo.web.serving import free_port
+
+    demo = build_demo(load_settings({"AVATAR_DATA_DIR": str(tmp_path / "data")}))
+    try:
+        launch(demo, prevent_thread_lock=True, server_port=free_port())
+    finally:
+        demo.close()
+    printed = capsys.readouterr().out
+    assert "Running on local URL" in printed and "`python app.py --share`" in printed
+    assert "share=True" not in printed, printed
