@@ -77,10 +77,10 @@ class Workbench:
 
     async def rerun(self, visitor: Visitor, owner: str | None, run: object, *, prompt: str | None = None,
                     mode: str | None = None, provider: str | None = None, user_key: str | None = None,
-                    allow_no_face: bool = False) -> Started:
+                    allow_no_face: bool = False, language: str = "en") -> Started:
         """Run one of the owner's runs again on its kept photo and voice, with what was changed; linked to it.
 
-        An empty prompt, mode or gateway keeps the parent's.
+        An empty prompt, mode or gateway keeps the parent's; *language* is the asking page's (the preview's banner).
         """
         parent = self._own(owner, run)
         prompt = parent.prompt if not (prompt or "").strip() else prompt.strip()
@@ -101,7 +101,7 @@ class Workbench:
                                                           ("mode", parent.mode, mode),
                                                           ("gateway", parent.provider, provider)) if old != new}
         job = JobInput(image=image, audio=None if parent.audio_id else voice, audio_id=parent.audio_id,
-                       prompt=prompt, mode=mode, allow_no_face=allow_no_face)
+                       prompt=prompt, mode=mode, allow_no_face=allow_no_face, language=language)
         return await self.generations.start(visitor, provider, job, user_key=user_key, owner=owner,
                                             origin=Origin(parent.id, tweak))
 

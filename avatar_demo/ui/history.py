@@ -87,7 +87,7 @@ class HistoryTab:
             yield view()
             started = await self.ui.workbench.rerun(self.ui.visitor(request, profile), browser, id, prompt=prompt,
                                                     mode=mode, provider=name, user_key=key,
-                                                    allow_no_face=bool(allow_no_face))
+                                                    allow_no_face=bool(allow_no_face), language=lang)
         except Exception as exc:  # noqa: BLE001 - nothing was sent: our refusal, or a bug told in words
             last, error = self.run.refused(view, self.run.status, exc, key, lang)
             yield last

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import providers
+from ..core.status import Status
 from ..core.text import Text, render
 from ..providers.spec import Cost
 from ..store.history import Record

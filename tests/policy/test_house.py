@@ -12,7 +12,6 @@ from avatar_demo.policy import Visitor
 from avatar_demo.policy.house import HousePolicy, HouseRules, Permit
 from avatar_demo.providers import spec
 from avatar_demo.providers.base import TtsResult
-from avatar_demo.providers.spec import KLING_LIST_PRICE
 from avatar_demo.store.database import Database
 from avatar_demo.store.history import History, RunFacts
 from avatar_demo.store.ledger import Ledger, utc_day

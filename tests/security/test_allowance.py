@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 
 from avatar_demo.media.ffmpeg import run_ffmpeg
 from tests.security.conftest import FREE_RUNS, FREE_SECONDS, MAX_JOBS, VISITOR_KEY, creates, tts_calls
-from tests.security.wire import Reply, Stranger, dependency_ids, generate_args, lab_args
+from tests.security.wire import allowance, generate, generate_args, ids, lab_args
 
 #: What every house-key refusal must offer instead.
 WAYS_ON = ("paste your own key", "offline preview")
@@ -32,21 +32,6 @@ def ten_minute_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        "-c:a", "libmp3lame", "-b:a", "8k", str(path)])
     assert proc.returncode == 0, proc.stderr.decode()
     return path
-
-
-def ids(person: Stranger) -> dict[str, int]:
-    return dependency_ids(person.config())
-
-
-def generate(person: Stranger, media_dir: Path, **values: object) -> Reply:
-    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
-    return person.call(ids(person)["generate"], generate_args(image=image, audio=audio, **values))
-
-
-def allowance(person: Stranger) -> str:
-    reply = person.call(ids(person)["allowance"], [])
-    assert reply.success, reply.output
-    return reply.data[0]
 
 
 def assert_offers_ways_on(message: str) -> None:

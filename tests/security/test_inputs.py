@@ -4,7 +4,6 @@ huge ones are refused before they cost memory or time, and the page's helper eve
 
 from __future__ import annotations
 
-import concurrent.futures
 from pathlib import Path
 
 import pytest

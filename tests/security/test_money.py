@@ -14,7 +14,7 @@ from avatar_demo.media.audio import MAX_AUDIO_BYTES, prepare_audio
 from avatar_demo.simulator import SimulatorServer
 from tests.helpers import decoded_seconds, make_tone, smuggled_wav, tone_pcm
 from tests.security.conftest import FREE_RUNS, _launch, creates
-from tests.security.wire import Reply, Stranger, dependency_ids, generate_args
+from tests.security.wire import Reply, Stranger, allowance, generate, generate_args, ids
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +31,6 @@ def crafted_voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     clean = prepare_audio(make_tone(folder / "voice.mp3", 2.5), folder / "clean").path
     return {"second-data-chunk": smuggled_wav(folder / "two-voices.wav", clean, chunk=b"data", payload=tone_pcm(47.0)),
             "padding-chunk": smuggled_wav(folder / "padded.wav", clean, chunk=b"pad ", payload=bytes(40_000_000))}
-
-
-def ids(person: Stranger) -> dict[str, int]:
-    return dependency_ids(person.config())
-
-
-def generate(person: Stranger, media_dir: Path, **values: object) -> Reply:
-    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
-    return person.call(ids(person)["generate"], generate_args(image=image, audio=audio, **values))
-
-
-def allowance(person: Stranger) -> str:
-    reply = person.call(ids(person)["allowance"], [])
-    assert reply.success, reply.output
-    return reply.data[0]
 
 
 def run_of(reply: Reply) -> int:

@@ -163,3 +163,21 @@ def raw_status(base_url: str, path: str, method: str = "GET") -> tuple[int, str]
     lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     location = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("location:")), "")
     return int(lines[0].split(" ", 2)[1]), location
+
+
+def ids(person: Stranger) -> dict[str, int]:
+    """The page's event numbers, by the names the attacks use."""
+    return dependency_ids(person.config())
+
+
+def generate(person: Stranger, media_dir: Path, **values: object) -> Reply:
+    """The session's portrait and speech sent through the page's generate event."""
+    image, audio = person.upload(media_dir / "portrait.jpg"), person.upload(media_dir / "speech.mp3")
+    return person.call(ids(person)["generate"], generate_args(image=image, audio=audio, **values))
+
+
+def allowance(person: Stranger) -> str:
+    """The allowance line the page shows this visitor."""
+    reply = person.call(ids(person)["allowance"], [])
+    assert reply.success, reply.output
+    return reply.data[0]

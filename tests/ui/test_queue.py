@@ -71,3 +71,42 @@ def test_a_run_cancelled_in_line_sends_nothing(one_at_a_time, fresh_sim, media_d
     statuses_of(second)
     assert fresh_sim.state.creates.get("kling", 0) - before == 1
     assert one_at_a_time.services.history.get(waiting.id).status.value == "cancelled"
+
+
+@pytest.mark.browser
+def test_the_page_shows_a_waiting_runs_place(one_at_a_time, fresh_sim, media_dir: Path, tmp_path: Path) -> None:
+    """Chromium: with the account busy, the page's status says the run is in line, where, and about how long; then
+    the run goes and ends with its video."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import make_tone
+    from tests.ui.browsing import SHOTS, require_chromium
+
+    chromium = require_chromium()
+    fresh_sim.state.config.job_seconds = 6.0
+    busy = Client(one_at_a_time.test_url, verbose=False).submit(
+        image=handle_file(str(media_dir / "portrait.jpg")), audio=handle_file(str(media_dir / "speech.mp3")),
+        prompt="keeps the account busy", provider="kling", api_name="/generate")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium,
+                                             args=["--no-sandbox", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(60_000)
+            page.goto(one_at_a_time.test_url)
+            page.wait_for_selector("#portrait input[type=file]", state="attached")
+            page.locator("#portrait input[type=file]").set_input_files(str(media_dir / "portrait.jpg"))
+            page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "v.wav", 3.0)))
+            page.locator("#provider input").click()
+            page.get_by_role("option", name="Kling", exact=False).first.click()
+            page.wait_for_function("() => document.querySelector('#window')?.innerText.length > 0")
+            page.locator("#generate").click()
+            page.wait_for_function("() => /In line: #\\d+ for Kling/.test(document.querySelector('#status').innerText)")
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / "queued-place.png"))
+            line = page.locator("#status").inner_text()
+            assert "Cancelling now costs nothing" in line, line
+            page.wait_for_function("() => document.querySelector('#result video') !== null", timeout=120_000)
+        finally:
+            browser.close()
+    busy.result(timeout=120)

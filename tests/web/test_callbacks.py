@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from avatar_demo.core.status import Status
-from avatar_demo.jobs import Progress, Succeeded
+from avatar_demo.jobs import Succeeded
 from avatar_demo.jobs.schedule import PollSchedule
 from avatar_demo.web.callbacks import EARLY_MAX, CallbackHub
 from tests.helpers import run_to_end
