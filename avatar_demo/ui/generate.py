@@ -223,7 +223,7 @@ class GenerateTab:
 
         prompt.change(live.prompt_count, prompt, count, queue=False, **HIDDEN)
         self.examples.click(picked, None, [self.image, self.audio, prompt], queue=False, **HIDDEN).then(
-            live.check_photo, self.image, status, concurrency_limit=None, **HIDDEN)
+            live.check_photo, self.image, status, **self.ui.media_checks, **HIDDEN)
         # One event for every trigger: separate events could answer out of order and leave a stale line.
         gr.on([self.audio.change, self.start.change, self.length.change, self.provider.change, mode.change,
                self.api_key.change], live.window, self.window_inputs, window, trigger_mode="always_last",
