@@ -29,6 +29,23 @@ _BEGIN_JS = """(...values) => {
 }"""
 
 
+#: In the browser, once the run has ended: its answer grew (a status note, a video), so it is brought into view again
+#: where it no longer fits, now and once the video knows its size.
+_END_JS = """(...values) => {
+  const bring = () => {
+    const target = document.querySelector('#%(target)s');
+    if (!target) return;
+    const box = target.getBoundingClientRect();
+    if ((innerWidth < 800 && Math.abs(box.top) > 1) || box.top < 0 || box.bottom > innerHeight)
+      target.scrollIntoView({block: 'start'});
+  };
+  bring();
+  document.querySelectorAll('#%(target)s video').forEach(v => v.addEventListener('loadedmetadata', bring, {once: true}));
+  setTimeout(bring, 400);
+  return values;
+}"""
+
+
 def _busy(count: int) -> Callable[[], Any]:
     def busy() -> Any:
         updates = (gr.update(interactive=False), gr.update(visible=True))[:count]
@@ -68,5 +85,5 @@ def run_button(button: gr.Button, fn: Callable[..., Any], inputs: Sequence[Any],
                          js=_BEGIN_JS % {"button": button.elem_id, "target": answer_at,
                                          "always": "true" if bring_up else "false"}, **HIDDEN)
     ran = began.then(fn, list(inputs), list(outputs), show_progress="hidden", **event)
-    afterwards(ran, _idle(len(controls)), None, controls, queue=False, **HIDDEN)
+    afterwards(ran, _idle(len(controls)), None, controls, queue=False, js=_END_JS % {"target": answer_at}, **HIDDEN)
     return ran

@@ -84,7 +84,7 @@ class RunView:
                             self.current: None,
                             self.status: status_markdown(Status.DONE, provider=provider, elapsed_s=event.elapsed_s,
                                                          task_id=event.task_id, estimate=estimate,
-                                                         charged=event.charged, note=event.note or "", lang=lang)})
+                                                         charged=event.charged, more=event.note or "", lang=lang)})
             elif isinstance(event, (Failed, Unresolved)):
                 reason = scrub(render(event.reason, lang), key)
                 yield view({self.history: self.account.own_history(browser, lang), self.current: None,

@@ -97,9 +97,9 @@ def keys_note(settings: Settings) -> Text | str:
 
 def status_markdown(status: Status | str, *, provider: str, detail: str = "", elapsed_s: float | None = None,
                     task_id: str | None = None, estimate: Cost | None = None, charged: Cost | None = None,
-                    note: Any = "", lang: str = "en") -> str:
-    """The status panel: our word, the gateway, time and cost on one line, a note under it, and the task id and
-    the gateway's own word behind a details toggle."""
+                    note: Any = "", more: Any = "", lang: str = "en") -> str:
+    """The status panel: our word, the gateway, time and cost on one line, a note under it, and the task id, the
+    gateway's own word and *more* (what came with a finished video) behind a details toggle."""
     rows: list[Any] = [Text("ui.status.status", word=status_text(status)), provider_label(provider)]
     if elapsed_s is not None:
         rows.append(Text("ui.status.elapsed", seconds=round(elapsed_s)))
@@ -118,6 +118,8 @@ def status_markdown(status: Status | str, *, provider: str, detail: str = "", el
     facts = [render(Text("ui.status.task", task=task_id), lang)] if task_id else []
     if detail and detail != render(status_text(status), lang):
         facts.append(render(Text("ui.status.gateway_word", word=detail), lang))
+    if render(more, lang):
+        facts.append(render(more, lang))
     return text + details(render(Text("ui.details"), lang), facts)
 
 

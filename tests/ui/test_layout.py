@@ -129,6 +129,7 @@ def test_a_first_run_on_a_laptop_and_a_phone(browsers, app, fresh_sim, tmp_path:
         _wait_for_text(page, "#status", words["done"])
         page.wait_for_function("() => !document.querySelector('#generate').disabled")
         assert page.evaluate("() => document.querySelector('#cancel')?.offsetParent") is None, "Cancel is gone"
+        page.screenshot(path=f"{shot}-3-done.png")
         for css in ("#status", "#result"):
             assert page.evaluate(IN_VIEW, css) is True, page.evaluate(IN_VIEW, css)
         assert page.evaluate(TOO_WIDE) == []
