@@ -24,6 +24,7 @@ from ..store.accounts import AccountLines
 from ..store.database import Database, DatabaseError
 from ..store.history import History
 from ..store.inputs import InputStore
+from ..store.kept import KeptIndex
 from ..store.keys import Keys
 from ..store.ledger import Ledger
 from ..store.replicas import Heartbeats
@@ -80,7 +81,8 @@ class Services:
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
         #: Prepared inputs kept for re-runs, one copy per distinct content.
-        self.kept = InputStore(self.storage.inputs)
+        self.kept_index = KeptIndex(self.database)
+        self.kept = InputStore(self.storage.inputs, self.kept_index)
         self.policy = HousePolicy(settings.house, self.ledger, public=settings.public)
         host = media_host or media_host_for(settings, self.storage.public)
         self.jobs = JobContext(self.history, AccountLines(self.history), self.storage.videos, self.kept, host,
@@ -159,7 +161,9 @@ class Services:
         # Runs still in line or running send these later: renewed, retention takes them last and never expires them.
         for name in self.history.active_refs():
             self.kept.renew(name)
-        report = self.storage.sweep(busy_jobs=self.inputs.busy())
+        report = self.storage.sweep(busy_jobs=self.inputs.busy(), inputs_used=self.kept.last_used())
+        self.kept_index.forget(name for name in (*report.expired, *report.over_cap)
+                               if not (self.kept.folder / name).exists())
         days = self.settings.retention.days
         self.history.forget_videos(report.expired, Text("store.video_expired", days=days))
         self.history.forget_videos(report.over_cap, Text("store.video_over_cap"))

@@ -7,7 +7,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,10 +104,12 @@ class Storage:
             raise DiskFull(f"the data folder has {free / MB:.0f} MB free, AVATAR_MIN_FREE_MB asks for "
                            f"{self.retention.min_free_mb:g}")
 
-    def sweep(self, *, busy_jobs: Collection[Path] = (), now: float | None = None) -> SweepReport:
+    def sweep(self, *, busy_jobs: Collection[Path] = (), now: float | None = None,
+              inputs_used: Mapping[str, float] | None = None) -> SweepReport:
         """Delete expired files, then the oldest until the cap holds, and job folders nothing uses.
 
-        *busy_jobs* are prepared-input folders of jobs still in flight: never touched.
+        *busy_jobs* are prepared-input folders of jobs still in flight: never touched. *inputs_used* is when each kept
+        input was last used by any replica (the shared index): a kept input's clock is the later of it and its file's.
         """
         now = time.time() if now is None else now
         cutoff = now - self.retention.days * 86400
@@ -118,12 +120,16 @@ class Storage:
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < now - EXPORT_KEEP_S:
                     expired.append(path)
+        used = inputs_used or {}
+        inputs = self.inputs.resolve()
         files = [(p, p.stat()) for folder in (self.videos, self.public, self.previews, self.inputs)
                  for p in _files(folder)]
-        expired += [p for p, st in files if st.st_mtime < cutoff]
+        clock = {p: max(st.st_mtime, used.get(p.name, 0.0)) if p.resolve().parent == inputs else st.st_mtime
+                 for p, st in files}
+        expired += [p for p, _ in files if clock[p] < cutoff]
         for path in expired:
             path.unlink(missing_ok=True)
-        kept = sorted(((p, st) for p, st in files if st.st_mtime >= cutoff), key=lambda item: item[1].st_mtime)
+        kept = sorted(((p, st) for p, st in files if clock[p] >= cutoff), key=lambda item: clock[item[0]])
         busy = {Path(p).resolve() for p in busy_jobs}
         jobs = 0
         for folder in _dirs(self.jobs):

@@ -50,3 +50,29 @@ def test_only_our_own_names_are_found(tmp_path: Path, name: str | None) -> None:
     (tmp_path / "inputs").mkdir()
     (tmp_path / "history.sqlite3").write_bytes(b"x")
     assert store.path(name) is None
+
+
+def test_the_shared_index_keeps_an_input_another_replica_used(tmp_path: Path) -> None:
+    """Retention reads when any replica last used a kept input: a file whose own clock is old (a bucket mount that
+    keeps no modification times) stays while the index says it was used; once neither says so, it goes."""
+    import os
+    import time
+
+    from avatar_demo.store.database import Database
+    from avatar_demo.store.kept import KeptIndex
+    from avatar_demo.store.storage import Retention, Storage
+
+    storage = Storage(tmp_path / "data", Retention(days=1.0))
+    storage.ensure()
+    index = KeptIndex(Database(f"sqlite:///{tmp_path / 'shared.sqlite3'}"))
+    store = InputStore(storage.inputs, index)
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"\xff\xd8 a prepared photo")
+    name = store.keep(source)
+    week_ago = time.time() - 7 * 86400
+    os.utime(storage.inputs / name, (week_ago, week_ago))  # the file's own clock says a week
+    report = storage.sweep(inputs_used=store.last_used())
+    assert name not in report.expired and store.path(name) is not None, "used today, by the index"
+    index.used(name, now=week_ago)
+    report = storage.sweep(inputs_used=store.last_used())
+    assert name in report.expired and store.path(name) is None
