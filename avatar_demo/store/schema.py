@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..core.status import LEGACY_WORDS
+from ..core.status import LEGACY_WORDS, Status
+from ..core import text as words
 
 __all__ = ["VERSION", "capacity", "heartbeats", "insert_ignore", "kept", "metadata", "migrate", "settled", "speech",
            "spend", "tasks"]
@@ -161,6 +162,8 @@ def migrate(engine: sa.Engine, legacy_dir: Path | None = None) -> str:
             conn.execute(_version.update().values(version=VERSION))
     if legacy_dir is not None:
         _bring_in_allowance(engine, Path(legacy_dir) / "allowance.sqlite3")
+        if engine.dialect.name != "sqlite":
+            _bring_in_sqlite(engine, Path(legacy_dir) / "history.sqlite3")
     return str(app_id)
 
 
@@ -200,3 +203,40 @@ def _bring_in_allowance(engine: sa.Engine, old: Path) -> None:
             conn.execute(insert_ignore(engine, speech, audio_id=audio_id, visitor=visitor, created_at=created_at))
     old.rename(old.with_name(old.name + ".migrated"))
     log.info("brought %d allowance row(s) from %s into the database", len(rows), old)
+
+
+def _bring_in_sqlite(engine: sa.Engine, old: Path) -> None:
+    """A data folder's SQLite database joins an empty Postgres once, when the app moves onto Postgres."""
+    if not old.is_file():
+        return
+    with engine.connect() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(tasks)).scalar():
+            return  # Postgres already holds a history: nothing is merged into it
+    source = sa.create_engine(f"sqlite:///{old}")
+    try:
+        migrate(source)
+        with source.connect() as src, engine.begin() as conn:
+            for table in (tasks, spend, speech, settled, kept):
+                for row in src.execute(sa.select(table)):
+                    conn.execute(insert_ignore(engine, table, **_moved(table, dict(row._mapping))))
+            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('tasks', 'id'), "
+                                 "COALESCE((SELECT MAX(id) FROM tasks), 0) + 1, false)"))
+    finally:
+        source.dispose()
+    old.rename(old.with_name(old.name + ".moved-to-postgres"))
+    log.info("brought the history in %s into Postgres", old)
+
+
+def _moved(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    if table is not tasks:
+        return row
+    status = Status.parse(row["status"])
+    if status.active:
+        if status is Status.PENDING:
+            row["status"] = Status.CANCELLED.value
+        elif row["task_id"]:
+            row["status"] = Status.OVERDUE.value
+        else:
+            row["status"] = (Status.UNCLEAR if row["external_task_id"] else Status.UNKNOWN).value
+        row["message"] = words.dumps(words.Text("store.moved_mid_run"))
+    return row

@@ -87,6 +87,7 @@ EN: dict[str, str] = {
     'run.rating': 'A rating is 1 to 5 stars, not {rating}: choose one (or 0 to clear it)',
     'run.note_too_long': 'The note is {length} characters and the limit is {limit}: shorten it by {over}',
     'run.tts_only': 'Run {run} spoke a text-to-speech voice, which only {providers} can use: choose one of them, or upload a voice clip on the Generate tab',
+    'store.moved_mid_run': 'The app moved onto a shared Postgres database while this run was under way. A run still in line was not sent (nothing was charged); one that was sent may still finish and be billed, and your history looks at it again when you reopen the page',
     'run.inputs_gone.engine': 'The kept photo and voice of this run were deleted before it was sent (the disk cap or retention); nothing was charged. Upload them again',
     'run.inputs_gone': 'The photo and voice of run {run} are no longer kept (inputs are deleted {days:g} days after they were last used): upload them again on the Generate tab',
     'download.local_file': 'The gateway named a file on this machine as its video; it was not taken',

@@ -86,6 +86,7 @@ ZH: dict[str, str] = {
     'run.rating': '评分是 1 到 5 颗星，而不是 {rating}：请选择一个（选 0 清除）',
     'run.note_too_long': '备注有 {length} 个字符，上限是 {limit}：请删掉 {over} 个字符',
     'run.tts_only': '第 {run} 次生成使用的是文字转语音，只有 {providers} 可以使用：请选择其中一个，或在“生成”页上传语音',
+    'store.moved_mid_run': '这次运行进行期间，应用迁移到了共享的 Postgres 数据库。仍在排队的运行没有发送（没有产生费用）；已发送的运行仍可能完成并计费，重新打开页面时历史记录会再次检查它',
     'run.inputs_gone.engine': '这次运行保存的照片和语音在发送前已被删除（磁盘上限或保留期）；没有产生费用。请重新上传',
     'run.inputs_gone': '第 {run} 次生成的照片和语音已不再保存（输入文件在最后一次使用 {days:g} 天后删除）：请在“生成”页重新上传',
     'download.local_file': '网关把本机上的一个文件当作视频返回；已拒绝',
