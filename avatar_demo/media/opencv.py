@@ -12,13 +12,23 @@ from ..core.errors import ConfigError
 __all__ = ["cascade", "cv2"]
 
 
-@functools.cache
-def cv2() -> Any:
-    """The cv2 module, imported on the first call.
+#: cv2's package sets itself up in several steps and swaps itself in sys.modules: a second thread importing it
+#: meanwhile gets a half-made module (seen with 60 preparations at once: "module 'cv2' has no attribute 'data'").
+_importing = threading.Lock()
 
-    Importing it costs ~0.1 s and ~40 MB; only the offline preview needs it, so app start-up and
-    the gateways never pay for it.
+
+def cv2() -> Any:
+    """The cv2 module, imported on the first call (by one thread; the others wait for it).
+
+    Importing it costs ~0.1 s and ~40 MB; only the face check and the offline preview need it, so app start-up
+    and the gateways never pay for it.
     """
+    with _importing:
+        return _cv2()
+
+
+@functools.cache
+def _cv2() -> Any:
     try:
         import cv2 as module
     except ImportError as exc:

@@ -8,12 +8,12 @@ from .. import providers
 from ..app.config import Settings
 from ..core.status import Status
 from ..core.text import Text, render
+from ..providers.base import MODES
 from ..providers.spec import Cost, Pricing
 from .changes import changes_markdown
 from .markup import details
 
 #: The modes every gateway takes: std (720p) and pro (1080p, twice the price).
-MODES = ("std", "pro")
 
 __all__ = [
     "MODES",
