@@ -6,6 +6,7 @@ are added, old status words become ids, and the allowance file of versions befor
 
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 import sqlite3
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.status import LEGACY_WORDS, Status
 from ..core import text as words
@@ -135,7 +135,8 @@ _version = sa.Table("avatar_schema", metadata, sa.Column("version", Integer, nul
 
 def insert_ignore(engine: sa.Engine, table: sa.Table, **values: Any) -> Any:
     """INSERT that does nothing when the primary key is taken (SQLite and Postgres alike)."""
-    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+    # The dialect's own INSERT, loaded with its first use: the Postgres one costs ~20 ms that a SQLite app never pays.
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{engine.dialect.name}")
     return dialect.insert(table).values(**values).on_conflict_do_nothing()
 
 
