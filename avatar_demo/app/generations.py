@@ -20,7 +20,7 @@ from ..jobs.plan import JobInput, JobPlan, VoiceLimit, plan_job
 from ..policy import Visitor
 from ..policy.house import TTS_UNITS
 from ..providers.base import TextToSpeech, TtsRequest, TtsResult, check_prompt
-from ..store.history import RunFacts
+from ..store.records import RunFacts
 from .attach import Starting, same_request
 from .services import Services
 
@@ -48,7 +48,6 @@ class Generations:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.policy = services.policy
         #: Each visitor's own preparation slots (public mode).
         self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
         #: Requests still starting, so that an identical one is attached instead of paying again.
@@ -58,10 +57,10 @@ class Generations:
     async def _preparing_for(self, visitor: Visitor) -> AsyncIterator[None]:
         # Preparing is this server's work: in public mode each visitor prepares at most as many requests at once as
         # they may run, so one visitor's burst waits behind itself and never takes everyone's preparation slots.
-        if not self.policy.public:
+        if not self.services.policy.public:
             yield
             return
-        slots, users = self._slots.get(visitor.key) or (asyncio.Semaphore(self.policy.rules.max_jobs), 0)
+        slots, users = self._slots.get(visitor.key) or (asyncio.Semaphore(self.services.policy.rules.max_jobs), 0)
         self._slots[visitor.key] = (slots, users + 1)
         try:
             async with slots:
@@ -75,7 +74,7 @@ class Generations:
 
     def _prefix(self, visitor: Visitor) -> str | None:
         # In public mode a chosen external id is namespaced per visitor: no one can name another's task.
-        if not self.policy.public:
+        if not self.services.policy.public:
             return None
         return "v" + hashlib.sha256(visitor.key.encode()).hexdigest()[:10]
 
@@ -114,16 +113,16 @@ class Generations:
         for prompt, _ in variants:  # before anything is prepared: the prompts are the cheapest thing to check
             check_prompt(prompt.strip())
         key = (user_key or "").strip() or None
-        permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
+        permit = self.services.policy.permit(visitor, spec, user_key=key, runs=len(variants))
         self.services.settings.provider(provider).with_user_key(key).require_key()
         if spec.tts:
             # A speech made here is as long as its TTS result said: that length is capped, estimated and reserved.
-            speech_s = self.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
+            speech_s = self.services.policy.check_audio_id(visitor, permit, (job.audio_id or "").strip() or None)
             job = replace(job, audio_id_seconds=speech_s) if speech_s is not None else job
         self.services.storage.check_space()
         async with self._preparing_for(visitor):
             # Asked again now that it is this request's turn: a burst that outruns the allowance is not prepared.
-            permit = self.policy.permit(visitor, spec, user_key=key, runs=len(variants))
+            permit = self.services.policy.permit(visitor, spec, user_key=key, runs=len(variants))
             limit = VoiceLimit.of(spec, self.services.settings.max_audio_s, permit.voice_cap)
             base = await plan_job(spec, job, inputs=self.services.inputs, limit=limit,
                                   external_prefix=self._prefix(visitor))
@@ -140,7 +139,7 @@ class Generations:
         finally:
             base.lease.release()
         try:
-            reservations = self.policy.reserve(visitor, permit, units=[p.estimate.units if p.estimate else 0.0
+            reservations = self.services.policy.reserve(visitor, permit, units=[p.estimate.units if p.estimate else 0.0
                                                                        for p in plans])
         except AvatarDemoError:
             for plan in plans:
@@ -163,7 +162,7 @@ class Generations:
                         reserved_day=reservation.day if reservation else None,
                         reserved_units=reservation.units if reservation else None))
             except AvatarDemoError:
-                self.policy.refund(reservations[index:])
+                self.services.policy.refund(reservations[index:])
                 for rest in plans[index:]:
                     rest.lease.release()
                 raise
@@ -173,7 +172,7 @@ class Generations:
                 await self.services.runs.queue(row)
             except AvatarDemoError:
                 # This run ended and gave its allowance back; the ones after it were never begun.
-                self.policy.refund(reservations[index + 1:])
+                self.services.policy.refund(reservations[index + 1:])
                 for rest in plans[index + 1:]:
                     rest.lease.release()
                 raise
@@ -194,18 +193,18 @@ class Generations:
             with_tts = [s.label for s in providers.specs() if s.tts]
             raise NotAllowed(Text("tts.needs_provider", providers=with_tts))
         key = (user_key or "").strip() or None
-        permit = self.policy.permit(visitor, spec, user_key=key, runs=0)
+        permit = self.services.policy.permit(visitor, spec, user_key=key, runs=0)
         gateway = self.services.provider(provider, key)
-        reservations = self.policy.reserve(visitor, permit, units=[TTS_UNITS], speech=1)
+        reservations = self.services.policy.reserve(visitor, permit, units=[TTS_UNITS], speech=1)
         try:
             assert isinstance(gateway, TextToSpeech)
             result = await gateway.tts(request)
-            self.policy.remember_speech(visitor, permit, result)
+            self.services.policy.remember_speech(visitor, permit, result)
             return result
         except GatewayError as exc:
             # Refused: nothing was made or charged. A server error may have made it (and charged): kept.
             if not isinstance(exc, ServerError):
-                self.policy.refund(reservations)
+                self.services.policy.refund(reservations)
             raise
         finally:
             await gateway.aclose()

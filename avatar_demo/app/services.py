@@ -5,34 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
 
 from .. import providers
 from ..core.errors import ConfigError
 from ..core.text import Text
-from ..jobs import JobContext, MediaHost, Runs, Timing
+from ..jobs import JobContext, MediaHost, Timing
 from ..jobs.inputs import Inputs
-from ..jobs.lines import LineRules
-from ..policy import HousePolicy
 from ..providers import Provider, ProviderOptions
-from ..store.accounts import AccountLines
-from ..store.database import Database, DatabaseError
-from ..store.history import History
-from ..store.inputs import InputStore
-from ..store.kept import KeptIndex
 from ..store.keys import Keys
-from ..store.ledger import Ledger
-from ..store.replicas import Heartbeats
 from ..store.storage import Storage
 from ..web.callbacks import CallbackHub
 from ..web.files import file_routes
 from ..web.hosting import MEDIA_ROUTE, DirectoryHost, HubDatasetHost
 from .config import Settings
+
+if TYPE_CHECKING:
+    from ..jobs.runs import Runs
+    from ..policy import HousePolicy
+    from ..store.database import Database
+    from ..store.history import History
+    from ..store.inputs import InputStore
+    from ..store.kept import KeptIndex
+    from ..store.ledger import Ledger
+    from ..store.replicas import Heartbeats
+    from .shared import Shared
 
 __all__ = ["Services", "media_host_for"]
 
@@ -58,7 +61,8 @@ def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
 
 
 class Services:
-    """Settings, storage, the database, secrets, callbacks, media hosting, the runs and the house policy."""
+    """Settings, storage, secrets, callbacks and media hosting at once; the shared store (database, history,
+    allowance, the house policy, the runs) opened on first use, which the web server makes right after it starts."""
 
     def __init__(self, settings: Settings, *, timing: Timing | None = None, media_host: MediaHost | None = None) -> None:
         """*media_host* replaces the one the settings choose (the command line serves media on loopback)."""
@@ -68,33 +72,63 @@ class Services:
         self.storage.ensure()
         try:
             self.keys = Keys.load(settings.data_dir, settings.server_secret, settings.state_secret)
-            self.database = Database(settings.database_url or f"sqlite:///{self.storage.database}",
-                                     legacy_dir=settings.data_dir)
-        except (OSError, DatabaseError) as exc:
-            where = "AVATAR_DATABASE_URL" if settings.database_url else "AVATAR_DATA_DIR"
-            raise ConfigError(f"The database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-                              f"check {where}") from None
-        self.history = History(self.database)
-        self.ledger = Ledger(self.database)
-        self.heartbeats = Heartbeats(self.database)
+        except OSError as exc:
+            raise ConfigError(f"The data folder {settings.data_dir} cannot be used ({exc}); set AVATAR_DATA_DIR "
+                              "to a writable folder") from None
         # Gateways can only call back when the app has a public address (AVATAR_PUBLIC_URL or the Space's).
         self.callbacks = CallbackHub(settings.public_url, self.keys.server_secret)
         self.inputs = Inputs(self.storage.jobs, slots=settings.prepare_slots)
-        #: Prepared inputs kept for re-runs, one copy per distinct content.
-        self.kept_index = KeptIndex(self.database)
-        self.kept = InputStore(self.storage.inputs, self.kept_index)
-        self.policy = HousePolicy(settings.house, self.ledger, public=settings.public)
-        host = media_host or media_host_for(settings, self.storage.public)
-        self.jobs = JobContext(self.history, AccountLines(self.history), self.storage.videos, self.kept, host,
-                               self.callbacks, timing or Timing(deadline_s=settings.poll_deadline_s),
-                               on_end=self.policy.settle_run)
-        rules = LineRules(app=self.database.identity,
-                          parallel={name: config.parallel for name, config in settings.providers.items()},
-                          secret=self.keys.server_secret,
-                          per_visitor=settings.house.max_jobs if settings.public else None,
-                          preview_slots=settings.prepare_slots)
-        self.runs = Runs(self.jobs, self.provider, rules, system_url=self.system_database_url,
-                         executor_id=settings.replica_id)
+        self._timing = timing
+        self._media_host = media_host or media_host_for(settings, self.storage.public)
+        self._shared: Shared | None = None
+        self._opening = threading.Lock()
+
+    def open(self) -> Shared:
+        """The shared store, opened (and migrated) the first time; thread-safe. ConfigError when it cannot be used."""
+        with self._opening:
+            if self._shared is None:
+                # Loaded here, not at import: SQLAlchemy and the store cost ~0.1 s that the first page need not wait.
+                from .shared import open_shared
+
+                self._shared = open_shared(self.settings, self.storage, self.keys, self.callbacks, self._media_host,
+                                           self._timing, self.provider)
+            return self._shared
+
+    @property
+    def database(self) -> Database:
+        return self.open().database
+
+    @property
+    def history(self) -> History:
+        return self.open().history
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.open().ledger
+
+    @property
+    def heartbeats(self) -> Heartbeats:
+        return self.open().heartbeats
+
+    @property
+    def kept_index(self) -> KeptIndex:
+        return self.open().kept_index
+
+    @property
+    def kept(self) -> InputStore:
+        return self.open().kept
+
+    @property
+    def policy(self) -> HousePolicy:
+        return self.open().policy
+
+    @property
+    def jobs(self) -> JobContext:
+        return self.open().jobs
+
+    @property
+    def runs(self) -> Runs:
+        return self.open().runs
 
     @staticmethod
     def _shared_secrets(settings: Settings) -> None:
@@ -107,13 +141,6 @@ class Services:
                 raise ConfigError(f"With AVATAR_DATABASE_URL on Postgres every replica must share its secrets: set "
                                   f"{' and '.join(missing)} (the same long random value on every replica)")
 
-    @property
-    def system_database_url(self) -> str:
-        """Where the engine keeps its workflows: the same Postgres, or a SQLite file beside the history."""
-        if self.settings.database_url:
-            return self.settings.database_url
-        return f"sqlite:///{self.storage.root / 'engine.sqlite3'}"
-
     def start_engine(self) -> None:
         """Join the durable engine now (it launches in the background; runs wait for it). Idempotent."""
         self.runs.attach()
@@ -121,17 +148,18 @@ class Services:
     def hand_over(self) -> None:
         """Stop running runs here and say so: a live replica takes them over at once (each at the step it was in).
         Pages watching them here go on watching, from the shared store."""
-        if self.runs.attached:
+        if self._shared is not None and self.runs.attached:
             self.runs.detach()
             try:
                 self.heartbeats.stopped(self.settings.replica_id)
-            except DatabaseError as exc:
+            except Exception as exc:  # noqa: BLE001 - the database may be the very thing that is gone
                 log.warning("could not record this replica's stop (%s); others take over when its beat is old", exc)
 
     def close(self) -> None:
         """Hand the runs over and close the database (the engine stops with the last app of the process)."""
         self.hand_over()
-        self.database.close()
+        if self._shared is not None:
+            self.database.close()
 
     async def keep_watch(self) -> None:
         """Beat for this replica, and take over the runs of replicas that stopped or went silent (for ever)."""
@@ -172,7 +200,13 @@ class Services:
                      len(report.expired), len(report.over_cap), report.jobs)
 
     async def run_in_background(self) -> None:
-        """Launch the engine once the server answers, then clean up now and periodically (for the app's lifetime)."""
+        """Open the shared store and launch the engine once the server answers, then clean up now and periodically
+        (for the app's lifetime)."""
+        try:
+            await asyncio.to_thread(self.open)
+        except ConfigError as exc:
+            log.error("%s", exc)  # every request that needs the store says so too
+            return
         await asyncio.sleep(ENGINE_DELAY_S)
         self.start_engine()
         watch = asyncio.create_task(self.keep_watch(), name="avatar-demo-heartbeat")

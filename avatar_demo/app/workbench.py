@@ -15,7 +15,7 @@ from ..core.text import Text
 from ..jobs.plan import JobInput
 from ..policy import Visitor
 from ..store.export import Export, write_export
-from ..store.history import Record
+from ..store.records import Record
 from .exports import EXPORTS_PER_HOUR, ExportShelf, parse_run_ids
 from .generations import Generations, Origin, Started
 

@@ -6,12 +6,11 @@ the app (runs: start, watch, stop, look again), the engine that runs each run as
 workflow, steps), the steps themselves (create, follow), each gateway account's line (lines), watching a
 run from the store (watch), the poll schedule, the typed events and what runs share (context). It may
 import `core`, `media`, `store`, `providers` and `web`; never `policy`, `app` or `ui`, which decide who
-may start a run and show it.
+may start a run and show it. Importing the package loads no database library: `jobs.runs` does, with the store.
 """
 
 from .context import JobContext, MediaHost, Timing, new_external_id
 from .events import Ending, Event, Failed, Progress, Submitted, Succeeded, Unresolved
-from .runs import Runs
 
 __all__ = [
     "Ending",
@@ -20,7 +19,6 @@ __all__ = [
     "JobContext",
     "MediaHost",
     "Progress",
-    "Runs",
     "Submitted",
     "Succeeded",
     "Timing",

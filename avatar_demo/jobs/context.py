@@ -9,13 +9,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..store.accounts import AccountLines
-from ..store.history import History, Record
-from ..store.inputs import InputStore
-from ..web.callbacks import CallbackHub
 from .schedule import PollSchedule
+
+if TYPE_CHECKING:
+    from ..store.accounts import AccountLines
+    from ..store.history import History
+    from ..store.inputs import InputStore
+    from ..store.records import Record
+    from ..web.callbacks import CallbackHub
 
 __all__ = ["JobContext", "MediaHost", "Timing", "new_external_id"]
 

@@ -7,6 +7,7 @@ the server before anything is sent; the page only shows what it decided.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..core.errors import NotAllowed
 from ..core.text import Text
@@ -14,9 +15,12 @@ from .. import providers
 from ..core.status import Status
 from ..providers.base import TtsResult
 from ..providers.spec import ProviderSpec
-from ..store.history import Record
-from ..store.ledger import Ledger, Reservation, Usage, utc_day
+from ..store.spending import Reservation, Usage, utc_day
 from .visitor import Visitor
+
+if TYPE_CHECKING:
+    from ..store.ledger import Ledger
+    from ..store.records import Record
 
 __all__ = ["HousePolicy", "HouseRules", "Permit", "TTS_UNITS"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..core.text import Text
-from .history import Record
+from .records import Record
 from .inputs import InputStore
 from .storage import Storage
 

@@ -7,55 +7,16 @@ replicas can never overdraw an allowance.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from .database import Database
 from .schema import settled, speech, spend
+from .spending import EVERYONE, Reservation, Speech, Usage, utc_day
 
 __all__ = ["EVERYONE", "Ledger", "Reservation", "Speech", "Usage", "utc_day"]
-
-#: The row that sums every visitor's units (the global daily budget).
-EVERYONE = "*"
-
-
-def utc_day(now: dt.datetime | None = None) -> str:
-    """Today's key; allowances reset at 00:00 UTC."""
-    return (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d")
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What one visitor, and everyone together, spent on a day."""
-
-    runs: int
-    speech: int
-    units: float
-    all_units: float
-
-
-@dataclass(frozen=True)
-class Speech:
-    """A text-to-speech voice made here: by whom, and how long (None when the gateway did not say)."""
-
-    visitor: str
-    seconds: float | None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """Spending taken from the allowance before a create is sent; given back only on a definite refusal."""
-
-    day: str
-    visitor: str
-    runs: int
-    speech: int
-    units: float
-
 
 class Ledger:
     """The spend, speech and settled tables of the shared database."""

@@ -18,7 +18,7 @@ from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
 from ..providers.base import MAX_PROMPT
 from ..providers.spec import Cost
-from ..store.history import Record
+from ..store.records import Record
 from ..web.files import video_url
 from .account import AccountHandlers
 from .actions import afterwards, run_button

@@ -14,7 +14,7 @@ from .. import providers
 from ..core.status import Status
 from ..core.text import Text, render
 from ..providers.spec import Cost
-from ..store.history import Record
+from ..store.records import Record
 from ..web.files import video_url
 from .present import cost_text, mode_text, pricing_of, provider_label, status_text
 
