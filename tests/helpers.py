@@ -193,7 +193,8 @@ class JobHarness:
 
     def __init__(self, data_dir: Path, provider, *, media_host=None, callbacks=None, timing=None,  # type: ignore[no-untyped-def]
                  parallel: dict[str, int] | None = None, on_end=None, database: Path | None = None) -> None:
-        from avatar_demo.jobs import JobContext, Runs
+        from avatar_demo.jobs import JobContext
+        from avatar_demo.jobs.runs import Runs
         from avatar_demo.jobs.lines import LineRules
         from avatar_demo.store.accounts import AccountLines
         from avatar_demo.store.database import Database

@@ -60,6 +60,11 @@ def media_host_for(settings: Settings, directory: Path) -> MediaHost | None:
     return None
 
 
+def _on_store(name: str) -> property:
+    """Services.<name>: that part of the shared store (which opens on first use)."""
+    return property(lambda self: getattr(self.open(), name), doc=f"The shared store's {name}.")
+
+
 class Services:
     """Settings, storage, secrets, callbacks and media hosting at once; the shared store (database, history,
     allowance, the house policy, the runs) opened on first use, which the web server makes right after it starts."""
@@ -94,41 +99,16 @@ class Services:
                                            self._timing, self.provider)
             return self._shared
 
-    @property
-    def database(self) -> Database:
-        return self.open().database
-
-    @property
-    def history(self) -> History:
-        return self.open().history
-
-    @property
-    def ledger(self) -> Ledger:
-        return self.open().ledger
-
-    @property
-    def heartbeats(self) -> Heartbeats:
-        return self.open().heartbeats
-
-    @property
-    def kept_index(self) -> KeptIndex:
-        return self.open().kept_index
-
-    @property
-    def kept(self) -> InputStore:
-        return self.open().kept
-
-    @property
-    def policy(self) -> HousePolicy:
-        return self.open().policy
-
-    @property
-    def jobs(self) -> JobContext:
-        return self.open().jobs
-
-    @property
-    def runs(self) -> Runs:
-        return self.open().runs
+    # The shared store's parts, each opening the store on first use.
+    database: Database = _on_store("database")  # type: ignore[assignment]
+    history: History = _on_store("history")  # type: ignore[assignment]
+    ledger: Ledger = _on_store("ledger")  # type: ignore[assignment]
+    heartbeats: Heartbeats = _on_store("heartbeats")  # type: ignore[assignment]
+    kept_index: KeptIndex = _on_store("kept_index")  # type: ignore[assignment]
+    kept: InputStore = _on_store("kept")  # type: ignore[assignment]
+    policy: HousePolicy = _on_store("policy")  # type: ignore[assignment]
+    jobs: JobContext = _on_store("jobs")  # type: ignore[assignment]
+    runs: Runs = _on_store("runs")  # type: ignore[assignment]
 
     @staticmethod
     def _shared_secrets(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, DiskFull
 from ..jobs import JobContext, MediaHost, Timing
 from ..jobs.lines import LineRules
 from ..jobs.runs import Runs
@@ -54,6 +54,8 @@ def open_shared(settings: Settings, storage: Storage, keys: Keys, callbacks: Cal
     try:
         database = Database(settings.database_url or f"sqlite:///{storage.database}", legacy_dir=settings.data_dir)
     except (OSError, DatabaseError) as exc:
+        if DiskFull.caused(exc):
+            raise DiskFull("the database cannot be written") from None
         where = "AVATAR_DATABASE_URL" if settings.database_url else "AVATAR_DATA_DIR"
         raise ConfigError(f"The database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
                           f"check {where}") from None

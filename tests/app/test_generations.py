@@ -92,6 +92,7 @@ async def test_a_disk_that_fills_up_while_preparing_is_a_readable_refusal(gatewa
                                                                           tiny_disk: Path) -> None:
     """The free-space check passes, then the prepared photo's write hits ENOSPC: DiskFull, nothing left, no create."""
     app = Services(load_settings({**os.environ, "AVATAR_DATA_DIR": str(tiny_disk), "AVATAR_MIN_FREE_MB": "0"}))
+    app.open()  # as the running app has it: the store opened before anyone asks
     filler = tiny_disk / "filler"
     with filler.open("wb") as fh:  # leave a few KB: less than any prepared photo needs
         try:
