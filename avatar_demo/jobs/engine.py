@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from ..core.errors import ConfigError
 from ..core.text import Text
@@ -37,6 +41,25 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, _value: Any) -> None:
         pass
+
+
+def _subsecond_clock(dbapi_conn: Any, _record: Any) -> None:
+    """SQLite learnt unixepoch('subsec') in 3.42; DBOS writes its timestamps with it on Python 3.12+, and Pythons
+    built against an older SQLite (Debian 12's is 3.40) get NULL and a failed launch. Same answer, from Python."""
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        dbapi_conn.create_function("unixepoch", 1, _unixepoch, deterministic=False)
+
+
+def _unixepoch(value: Any) -> float | int | None:
+    if value in ("subsec", "subsecond"):
+        return time.time()
+    return int(time.time()) if value == "now" else None
+
+
+def _sqlite_clock() -> None:
+    """Give every SQLite connection of the process the clock DBOS expects, where the library lacks it."""
+    if sqlite3.sqlite_version_info < (3, 42, 0) and not sa.event.contains(sa.engine.Engine, "connect", _subsecond_clock):
+        sa.event.listen(sa.engine.Engine, "connect", _subsecond_clock)
 
 
 def _quiet_dbos() -> None:
@@ -107,6 +130,7 @@ class Engine:
             app.load_workflows()
 
             _quiet_dbos()
+            _sqlite_clock()
             DBOS(config={"name": "avatar-demo", "system_database_url": system_url, "executor_id": executor_id,
                          "application_version": APP_VERSION, "log_level": "WARNING",
                          "notification_listener_polling_interval_sec": POLL_S})

@@ -1,0 +1,27 @@
+"""The engine's launch on this machine's SQLite: the sub-second clock DBOS writes its timestamps with."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import JobHarness
+from tests.providers.test_gateways import provider_for
+
+
+@pytest.mark.skipif(sqlite3.sqlite_version_info >= (3, 42, 0), reason="this SQLite has unixepoch('subsec') itself")
+def test_an_older_sqlite_gets_the_subsecond_clock_dbos_writes_with(tmp_path: Path) -> None:
+    """DBOS (Python 3.12+) defaults its timestamps to unixepoch('subsec'), which SQLite before 3.42 answers with NULL:
+    once the engine has launched, every SQLite connection of the process answers it."""
+    with JobHarness(tmp_path, lambda name, key: provider_for(name)) as harness:
+        harness.runs.engine._started.wait(60)
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'clock.sqlite3'}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (at INTEGER NOT NULL DEFAULT (unixepoch('subsec') * 1000), n INT)"))
+            conn.execute(sa.text("INSERT INTO t (n) VALUES (1)"))
+            at = conn.execute(sa.text("SELECT at FROM t")).scalar()
+        engine.dispose()
+    assert at is not None and at > 1.7e12
