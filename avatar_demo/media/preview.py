@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import subprocess
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -40,6 +43,8 @@ _ENVELOPE_RATE = 8000
 # Two encoder threads: the renderer itself keeps a core busy drawing frames, and several
 # previews may render at once, so more threads would only contend.
 _ENCODER_THREADS = "2"
+#: Frames converted and waiting for the pipe: enough to keep it busy, few enough to keep memory flat.
+_FRAMES_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,47 @@ def _whole_photo_frames(base: Image.Image, rms: np.ndarray, language: str) -> It
         yield poses[index]
 
 
+def _pipe(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], stdin: IO[bytes]) -> None:
+    """Write *frames* to ffmpeg's *stdin* as YUV 4:2:0, then close it.
+
+    A frame is written by a thread of its own while the next one is drawn: a write waits for the encoder
+    to take a whole frame, and both the write and OpenCV let go of the GIL, so the two overlap on two cores.
+    """
+    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        while (chunk := ready.get()) is not None:
+            if failed:
+                continue  # ffmpeg stopped: drain, so the drawing side never blocks
+            try:
+                stdin.write(chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to the drawing side
+                failed.append(exc)
+
+    writer = threading.Thread(target=write, name="preview-pipe", daemon=True)
+    writer.start()
+    try:
+        for frame in frames:
+            if failed:
+                break
+            # Converted here, as ffmpeg's own conversion would (BT.601, TV range): half the bytes
+            # through the pipe, and one pass fewer in the encoder's process. A new buffer each time,
+            # since the frame itself is drawn over for the next one.
+            rgb = frame if isinstance(frame, np.ndarray) else np.frombuffer(frame, np.uint8).reshape(
+                size[1], size[0], 3)
+            ready.put(cv2().cvtColor(rgb, cv2().COLOR_RGB2YUV_I420).data)
+    finally:
+        ready.put(None)
+        writer.join()
+        try:
+            stdin.close()
+        except BrokenPipeError:
+            pass
+    if failed and not isinstance(failed[0], BrokenPipeError):
+        raise failed[0]  # a broken pipe means ffmpeg stopped early: its exit code and message say why
+
+
 def _encode(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], audio: Path, duration_s: float,
             out: Path, preset: str = "veryfast") -> None:
     """Stream *frames* (RGB24) into ffmpeg as YUV 4:2:0 with the voice; *out* appears only when the whole MP4 is written."""
@@ -155,24 +201,12 @@ def _encode(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], audio: 
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)  # noqa: S603
         assert proc.stdin is not None
         try:
-            for frame in frames:
-                # Converted here, as ffmpeg's own conversion would (BT.601, TV range): half the bytes
-                # through the pipe, and one pass fewer in the encoder's process.
-                rgb = frame if isinstance(frame, np.ndarray) else np.frombuffer(frame, np.uint8).reshape(
-                    size[1], size[0], 3)
-                proc.stdin.write(cv2().cvtColor(rgb, cv2().COLOR_RGB2YUV_I420).data)  # one frame at a time
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early; its exit code and message say why
+            _pipe(frames, size, proc.stdin)
         except BaseException:
             proc.kill()
             proc.wait()
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
         code = proc.wait()
         errors.seek(0)
         detail = errors.read().decode("utf-8", "replace").strip().splitlines()

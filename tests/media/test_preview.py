@@ -195,10 +195,14 @@ def test_a_photo_without_a_face_moves_as_a_whole_and_says_so(tmp_path: Path) -> 
     assert _motion(meter).max() > 5.0
 
 
-def test_a_failing_encoder_is_our_error_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """When ffmpeg cannot encode, InputError carries its last message line and no partial file is left."""
+@pytest.mark.parametrize("reads", ["cat > /dev/null", "head -c 1000 > /dev/null", ":"],
+                         ids=["reads every frame", "stops after a few bytes", "reads nothing"])
+def test_a_failing_encoder_is_our_error_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           reads: str) -> None:
+    """When ffmpeg cannot encode, InputError carries its last message line and no partial file is left,
+    whether it fails after reading every frame or stops reading early (the pipe breaks under the writer)."""
     fake = tmp_path / "ffmpeg"
-    fake.write_text("#!/bin/sh\ncat > /dev/null\necho 'Unknown encoder libx264' >&2\nexit 1\n")
+    fake.write_text(f"#!/bin/sh\n{reads}\necho 'Unknown encoder libx264' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr("avatar_demo.media.preview.ffmpeg_exe", lambda: str(fake))
     image = prepare_image(make_image(tmp_path / "p.jpg", (400, 400)), tmp_path / "prep")
