@@ -103,7 +103,9 @@ def generate_and_wait(page) -> tuple[list[str], dict]:
 @pytest.mark.parametrize(("provider", "label"), [("local", "Offline preview"), ("kling", "Kling (official)")])
 def test_upload_generate_and_play(page, fresh_sim, tmp_path: Path, provider: str, label: str) -> None:
     """Upload a portrait and a 3 s clip, press Generate: status updates, then a playable 3 s video."""
-    fresh_sim.state.config.job_seconds = 2.0
+    # Long enough that the gateway's "processing" (0.8–4 s) spans several 1 s polls even on a loaded machine:
+    # with 2 s it lasted 1.6 s, and one late poll on a busy CI run went straight from queued to done.
+    fresh_sim.state.config.job_seconds = 4.0
     page.locator("#portrait input[type=file]").set_input_files(str(make_portrait(tmp_path / "portrait.jpg", (600, 800))))
     page.locator("#voice input[type=file]").set_input_files(str(make_tone(tmp_path / "voice.wav", 3.0)))
     choose_provider(page, label)
