@@ -145,7 +145,7 @@ def _pipe(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], stdin: IO
     A frame is written by a thread of its own while the next one is drawn: a write waits for the encoder
     to take a whole frame, and both the write and OpenCV let go of the GIL, so the two overlap on two cores.
     """
-    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
+    ready: queue.Queue[memoryview | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
     failed: list[BaseException] = []
 
     def write() -> None:
