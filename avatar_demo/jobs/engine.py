@@ -9,6 +9,7 @@ talks to DBOS only from worker threads, so no request loop is ever handed to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import sys
@@ -53,7 +54,10 @@ def _subsecond_clock(dbapi_conn: Any, _record: Any) -> None:
 def _unixepoch(value: Any) -> float | int | None:
     if value in ("subsec", "subsecond"):
         return time.time()
-    return int(time.time()) if value == "now" else None
+    # This stands in for SQLite's own one-argument unixepoch in every connection of the process, so any other
+    # time value gets SQLite's own answer (whole seconds, NULL when it is not a time), from a connection of its own.
+    with contextlib.closing(sqlite3.connect(":memory:")) as own:
+        return own.execute("SELECT CAST(strftime('%s', ?) AS INTEGER)", (value,)).fetchone()[0]
 
 
 def _sqlite_clock() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -23,5 +24,9 @@ def test_an_older_sqlite_gets_the_subsecond_clock_dbos_writes_with(tmp_path: Pat
             conn.execute(sa.text("CREATE TABLE t (at INTEGER NOT NULL DEFAULT (unixepoch('subsec') * 1000), n INT)"))
             conn.execute(sa.text("INSERT INTO t (n) VALUES (1)"))
             at = conn.execute(sa.text("SELECT at FROM t")).scalar()
+            # Every other time value still gets SQLite's own answer.
+            others = conn.execute(sa.text("SELECT unixepoch('now'), unixepoch('2024-01-01'), unixepoch(2460310.5), "
+                                          "unixepoch('not a time'), unixepoch(NULL)")).one()
         engine.dispose()
     assert at is not None and at > 1.7e12
+    assert abs(others[0] - time.time()) < 5 and others[1:] == (1704067200, 1704067200, None, None)
