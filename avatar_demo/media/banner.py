@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core.text import Text
+from .children import child_env
 
 __all__ = ["band_height", "cjk_font", "draw_banner", "PREVIEW_LABEL"]
 
@@ -30,7 +31,7 @@ def cjk_font() -> Path | None:
     if shutil.which("fc-list"):
         try:
             listed = subprocess.run(["fc-list", ":lang=zh", "-f", "%{file}\n"], capture_output=True, text=True,
-                                    timeout=10, check=False).stdout
+                                    timeout=10, check=False, env=child_env()).stdout
         except (OSError, subprocess.SubprocessError):
             listed = ""
         files = sorted({Path(line.strip()) for line in listed.splitlines() if line.strip()})

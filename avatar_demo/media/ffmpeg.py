@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ConfigError
+from .children import child_env, environment_edits
 
 __all__ = [
     "MediaHeader",
@@ -52,7 +53,9 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        # Its first call runs the binary once to check it, with the inherited environment.
+        with environment_edits():
+            return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError):  # no wheel, or no binary for this platform
         pass
     found = shutil.which("ffmpeg")
@@ -102,6 +105,7 @@ def run_ffmpeg(
             timeout=timeout,
             check=False,
             stdin=stdin,
+            env=child_env(),
         )
         if stdout is not None:
             proc.stdout = _read_back(stdout)

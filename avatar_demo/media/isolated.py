@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..core.errors import InputError
 from ..core.text import Text, text_from_data
+from .children import child_env
 
 __all__ = ["CHILD_MEMORY_BYTES", "CHILD_MODULE", "decode_isolated"]
 
@@ -34,7 +35,7 @@ def decode_isolated(src: Path, size: tuple[int, int], changes: list[str]) -> Ima
         out = Path(folder) / "decoded.png"
         proc = subprocess.run(  # noqa: S603 - our own interpreter and module, arguments are ours
             [sys.executable, "-m", CHILD_MODULE, str(src), str(size[0]), str(size[1]), str(out)],
-            capture_output=True, timeout=300, check=False, cwd=_PACKAGE_ROOT)
+            capture_output=True, timeout=300, check=False, cwd=_PACKAGE_ROOT, env=child_env())
         try:
             report = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
         except (IndexError, ValueError):

@@ -8,13 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConfigError
+from .children import environment_edits
 
 __all__ = ["cascade", "cv2"]
-
-
-#: cv2's package sets itself up in several steps and swaps itself in sys.modules: a second thread importing it
-#: meanwhile gets a half-made module (seen with 60 preparations at once: "module 'cv2' has no attribute 'data'").
-_importing = threading.Lock()
 
 
 def cv2() -> Any:
@@ -22,8 +18,12 @@ def cv2() -> Any:
 
     Importing it costs ~0.1 s and ~40 MB; only the face check and the offline preview need it, so app start-up
     and the gateways never pay for it.
+
+    cv2's package sets itself up in several steps and swaps itself in sys.modules: a second thread importing it
+    meanwhile gets a half-made module (seen with 60 preparations at once: "module 'cv2' has no attribute 'data'").
+    It also sets LD_LIBRARY_PATH as it loads, so it loads under the environment lock (children.py).
     """
-    with _importing:
+    with environment_edits():
         return _cv2()
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from ..core.errors import InputError
 from ..core.text import Text
 from .banner import PREVIEW_LABEL, band_height, draw_banner
+from .children import child_env
 from .face import Face, find_face
 from .face_parts import find_eyes, find_lips
 from .ffmpeg import ffmpeg_exe, run_ffmpeg
@@ -198,7 +199,8 @@ def _encode(frames: Iterable[bytes | np.ndarray], size: tuple[int, int], audio: 
         "-f", "mp4", tmp_name,
     ]
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)  # noqa: S603
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,  # noqa: S603
+                                env=child_env())
         assert proc.stdin is not None
         try:
             _pipe(frames, size, proc.stdin)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from ..core.errors import InputError
 from ..core.text import Text
+from .children import environment_edits
 from .photo_header import damaged
 
 __all__ = ["VIPS_FORMATS", "decode_with_vips"]
@@ -22,8 +23,10 @@ _LOADERS = ("jpegload", "pngload", "tiffload", "webpload", "gifload")
 
 @functools.cache
 def _vips() -> ModuleType:
-    # Imported on first use: loading libvips is not something start-up should pay for.
-    import pyvips
+    # Imported on first use: loading libvips is not something start-up should pay for. Its init sets VIPSHOME in
+    # the process environment, so it loads under the environment lock (children.py).
+    with environment_edits():
+        import pyvips
 
     # Every upload is a new file: a cache of decoded images would only hold memory.
     pyvips.cache_set_max(0)
