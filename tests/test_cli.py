@@ -41,9 +41,11 @@ def test_prepare_honours_max_seconds_and_environment(tmp_path: Path) -> None:
     audio = make_tone(tmp_path / "a.wav", 20.0)
     from_env = run("prepare", "--image", str(image), "--audio", str(audio), "--out-dir", str(tmp_path / "a"),
                    env={"AVATAR_MAX_AUDIO_S": "8"})
+    assert from_env.returncode == 0, from_env.stderr
     assert json.loads(from_env.stdout)["audio"]["duration_s"] == pytest.approx(8.0, abs=0.05)
     from_arg = run("prepare", "--image", str(image), "--audio", str(audio), "--out-dir", str(tmp_path / "b"),
                    "--start", "5", "--max-seconds", "4", env={"AVATAR_MAX_AUDIO_S": "8"})
+    assert from_arg.returncode == 0, from_arg.stderr
     assert json.loads(from_arg.stdout)["audio"]["duration_s"] == pytest.approx(4.0, abs=0.05)
 
 
