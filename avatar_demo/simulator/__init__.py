@@ -20,10 +20,11 @@ from starlette.routing import Mount, Route
 from .. import providers
 from ..providers.spec import ProviderSpec
 from ..web.serving import ThreadedServer
+from .config import Faults, SimulatorConfig
 from .fal import fal_app
 from .kling import kling_app
 from .others import crun_app, modellix_app
-from .state import Faults, SimulatorConfig, SimulatorState
+from .state import SimulatorState
 
 __all__ = ["Faults", "SimulatorConfig", "SimulatorServer", "SimulatorState", "create_app", "simulated"]
 

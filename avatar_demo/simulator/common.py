@@ -85,4 +85,4 @@ async def video_response(state: SimulatorState, request: Request) -> Response:
         return JSONResponse({"message": "not found"}, status_code=404)
     if state.take("video_errors"):
         return JSONResponse({"message": "storage busy"}, status_code=503)
-    return FileResponse(await state.video(task), media_type="video/mp4")
+    return FileResponse(await state.media.video(task.audio_s), media_type="video/mp4")

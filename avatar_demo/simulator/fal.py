@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, odd_create_reply, video_response
-from .state import MediaProblem, SimTask, SimulatorState
+from .media import MediaProblem
+from .state import SimTask, SimulatorState
 
 __all__ = ["fal_app"]
 
@@ -66,7 +67,7 @@ def fal_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return _data_uri(value, field)
         if not value.startswith(("http://", "https://")):
             raise MediaProblem(f"{field} must be a URL or a data URI")
-        return await state.fetch(value, field)
+        return await state.media.fetch(value, field)
 
     async def submit(request: Request) -> Response:
         await apply_latency(state)
@@ -81,12 +82,12 @@ def fal_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
             return _reply({"detail": "Request body is not JSON"}, 400)
         try:
             image = await fetch(body.get("image_url"), "image_url")
-            state.check_image(image)
+            state.media.check_image(image)
         except MediaProblem as exc:
             return _invalid("image_url", str(exc))
         try:
             audio = await fetch(body.get("audio_url"), "audio_url")
-            seconds = await state.check_audio(audio, spec.max_audio_s)
+            seconds = await state.media.check_audio(audio, spec.max_audio_s)
         except MediaProblem as exc:
             return _invalid("audio_url", str(exc))
         if state.over_capacity(spec.name):

@@ -15,7 +15,8 @@ from .. import providers
 from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, odd_create_reply, request_id, video_response
-from .state import MediaProblem, SimTask, SimulatorState
+from .media import MediaProblem
+from .state import SimTask, SimulatorState
 
 __all__ = ["kling_app"]
 
@@ -149,10 +150,10 @@ class _KlingGateway:
         if (body.get("mode") or "std") not in MODES:
             return _error(1201, "mode must be std or pro")
         try:
-            self.state.check_image(await self.state.fetch(image, "image"))
+            self.state.media.check_image(await self.state.media.fetch(image, "image"))
             if sound:
-                audio = await self.state.fetch(sound, "sound_file")
-                return audio, await self.state.check_audio(audio, self.audio_limit_s)
+                audio = await self.state.media.fetch(sound, "sound_file")
+                return audio, await self.state.media.check_audio(audio, self.audio_limit_s)
         except MediaProblem as exc:
             return _error(1201, str(exc))
         seconds = self.state.tts_audio.get(audio_id)

@@ -13,7 +13,8 @@ from starlette.routing import Route
 from ..providers.base import MODES
 from ..providers.spec import ProviderSpec
 from .common import apply_latency, base_of, bearer, odd_create_reply, video_response
-from .state import MediaProblem, SimTask, SimulatorState
+from .media import MediaProblem
+from .state import SimTask, SimulatorState
 
 __all__ = ["crun_app", "modellix_app"]
 
@@ -59,9 +60,9 @@ def modellix_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
         if audio_id:
             return error(400, "Invalid parameters: audio_id not found")
         try:
-            state.check_image(await state.fetch(image, "image"))
-            audio = await state.fetch(sound, "sound_file")
-            seconds = await state.check_audio(audio, spec.max_audio_s)
+            state.media.check_image(await state.media.fetch(image, "image"))
+            audio = await state.media.fetch(sound, "sound_file")
+            seconds = await state.media.check_audio(audio, spec.max_audio_s)
         except MediaProblem as exc:
             return error(400, f"Invalid parameters: {exc}")
         if state.over_capacity(spec.name):
@@ -148,9 +149,9 @@ def crun_app(state: SimulatorState, spec: ProviderSpec) -> Starlette:
         if (inputs.get("mode") or "std") not in MODES:
             return error(422, "input.mode must be std or pro")
         try:
-            state.check_image(await state.fetch(image_url, "image_url"))
-            audio = await state.fetch(audio_url, "audio_url")
-            seconds = await state.check_audio(audio, spec.max_audio_s)
+            state.media.check_image(await state.media.fetch(image_url, "image_url"))
+            audio = await state.media.fetch(audio_url, "audio_url")
+            seconds = await state.media.check_audio(audio, spec.max_audio_s)
         except MediaProblem as exc:
             return error(422, str(exc))
         if state.over_capacity(spec.name):
