@@ -8,7 +8,7 @@ import gradio as gr
 
 from .context import UIContext
 from .history import HistoryTab
-from .lab import run_json
+from .lab_batch import run_json
 
 __all__ = ["HistoryApi"]
 

@@ -15,10 +15,9 @@ from .actions import afterwards, run_button
 from .context import UIContext, refusal
 from .generate import GenerateTab, RunView
 from .i18n import language_of, t
-from .lab import verdict_saved
 from .page import HIDDEN, Page
 from .present import mode_choices, mode_text, provider_choices
-from .tables import history_html
+from .tables import history_html, verdict_saved
 
 __all__ = ["HistoryTab", "ratings"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -13,66 +12,27 @@ import gradio as gr
 from .. import providers
 from ..app.generations import Started
 from ..core.errors import AvatarDemoError, InputError
-from ..core.status import Status
 from ..core.text import Text, render
 from ..jobs.plan import JobInput, voice_window
-from ..providers.base import MAX_PROMPT
 from ..providers.spec import Cost
-from ..store.records import Record
-from ..web.files import video_url
 from .account import AccountHandlers
 from .actions import afterwards, run_button
 from .context import Outputs, UIContext, as_refusal, refusal, refused_words, scrub
 from .generate import GenerateTab
 from .i18n import language_of, t
+from .lab_batch import MAX_LAB_VARIANTS, progress_line, run_json, variants
 from .page import HIDDEN, Page
 from .present import mode_choices, provider_choices, provider_label, refusal_markdown, total_cost
-from .tables import lab_grid_html, run_cost, shared_note, stars
+from .tables import lab_grid_html, shared_note, verdict_saved
 
-__all__ = ["MAX_LAB_VARIANTS", "LabTab", "run_json", "variants"]
+__all__ = ["LabTab"]
 
-MAX_LAB_VARIANTS = 200
-#: The lab's prompts text is measured before it is split: room for MAX_LAB_VARIANTS of the longest prompts, and
-#: for a few blank lines between them.
-MAX_LAB_TEXT = MAX_LAB_VARIANTS * (MAX_PROMPT + 1)
-MAX_LAB_LINES = 4 * MAX_LAB_VARIANTS
 #: How often the grid is redrawn while runs are followed.
 REFRESH_S = 0.5
 #: Only a press on a card's star is an event: it names the run and the stars (a re-run button names the run).
 CARD_JS = ("element.addEventListener('click', e => { const b = e.target.closest('button[data-action]');"
            " if (b) trigger('click', {action: b.dataset.action, run: Number(b.dataset.run),"
            " stars: Number(b.dataset.stars || 0)}); });")
-
-
-def variants(prompts: str | None, modes: list[str] | None) -> list[tuple[str, str]]:
-    """Every (prompt, mode) pair the lab will run: one prompt per line, each in every chosen mode.
-
-    InputError when the text is longer or has more lines than a full lab could use (nothing is split then).
-    """
-    text = prompts or ""
-    lines_given = text.count("\n") + text.count("\r") + 1
-    if len(text) > MAX_LAB_TEXT or lines_given > MAX_LAB_LINES:
-        raise InputError(Text("ui.lab.text_too_long", chars=len(text), lines=lines_given, most_chars=MAX_LAB_TEXT,
-                              most_lines=MAX_LAB_LINES))
-    lines = list(dict.fromkeys(p.strip() for p in text.splitlines() if p.strip())) or [""]
-    return [(p, m) for p in lines for m in (modes or ["std"])]
-
-
-def verdict_saved(record: Record) -> Text:
-    """What the page says once a verdict is kept: "Run 12: ★★★★☆ · natural"."""
-    shown = stars(record.rating) or Text("ui.verdict.cleared")
-    if record.note:
-        return Text("ui.verdict.saved.note", run=record.id, stars=shown, note=record.note)
-    return Text("ui.verdict.saved", run=record.id, stars=shown)
-
-
-def run_json(record: Record) -> dict[str, Any]:
-    """One run as API callers read it (the video by its app URL, never a server path)."""
-    return {"id": record.id, "batch": record.batch, "parent": record.parent, "prompt": record.prompt,
-            "mode": record.mode, "gateway": record.provider, "status": record.status.value,
-            "seconds": record.duration_s or record.seconds, "cost": str(run_cost(record)), "elapsed_s": record.elapsed_s,
-            "rating": record.rating, "note": record.note, "message": str(record.message) if record.message else None,
-            "video": video_url(Path(record.video_path).name) if record.video_path else None}
 
 
 class LabTab:
@@ -298,18 +258,3 @@ class LabTab:
             rated.then(self.regrid, [self.batch, page.owner], self.grid, **HIDDEN)
         export.click(self.export_batch, [self.batch, page.owner], [download, exported], **HIDDEN).then(
             lambda path: gr.update(visible=bool(path)), download, download, queue=False, **HIDDEN)
-
-
-def progress_line(records: list[Record | None], cost: Text, refusals: list[str], lang: str) -> str:
-    """Where a batch stands: what was started and its estimate, then how many runs are done, still running, or
-    ended without a video."""
-    known = [r for r in records if r is not None]
-    done = sum(1 for r in known if r.status is Status.DONE)
-    ended = sum(1 for r in known if r.status.final or r.status.unresolved)
-    parts = [Text("ui.lab.started", count=len(records), cost=cost),
-             Text("ui.lab.progress.done", done=done, total=len(records))]
-    if len(records) - ended:
-        parts.append(Text("ui.lab.progress.running", count=len(records) - ended))
-    if ended - done:
-        parts.append(Text("ui.lab.progress.other", count=ended - done))
-    return "\n\n".join([" · ".join(render(p, lang) for p in parts), *refusals])

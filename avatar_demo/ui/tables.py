@@ -18,7 +18,7 @@ from ..store.records import Record
 from ..web.files import video_url
 from .present import cost_text, mode_text, pricing_of, provider_label, status_text
 
-__all__ = ["history_html", "lab_grid_html", "origin_text", "run_cost", "shared_note", "stars", "verdict_text"]
+__all__ = ["history_html", "lab_grid_html", "origin_text", "run_cost", "shared_note", "stars", "verdict_saved", "verdict_text"]
 
 
 def stars(rating: int | None) -> str:
@@ -29,6 +29,14 @@ def stars(rating: int | None) -> str:
 def verdict_text(record: Record) -> str:
     """The person's verdict as shown: stars and the note (their own words, in any language)."""
     return " ".join(part for part in (stars(record.rating), record.note or "") if part)
+
+
+def verdict_saved(record: Record) -> Text:
+    """What the page says once a verdict is kept: "Run 12: ★★★★☆ · natural"."""
+    shown = stars(record.rating) or Text("ui.verdict.cleared")
+    if record.note:
+        return Text("ui.verdict.saved.note", run=record.id, stars=shown, note=record.note)
+    return Text("ui.verdict.saved", run=record.id, stars=shown)
 
 
 def origin_text(record: Record) -> Text | str:

@@ -19,7 +19,7 @@ from avatar_demo.core.errors import (
 from avatar_demo.core.status import Status
 from avatar_demo.providers.crun import crun_error, parse_crun_task
 from avatar_demo.providers.fal import fal_error, parse_fal_status
-from avatar_demo.providers.kling_family import KLING_CODES, kling_error, parse_kling_task
+from avatar_demo.providers.kling_replies import KLING_CODES, kling_error, parse_kling_task
 from avatar_demo.providers.modellix import modellix_error, parse_modellix_task
 
 
