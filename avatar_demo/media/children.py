@@ -5,7 +5,7 @@ the C `environ` array itself. If another thread edits the environment meanwhile 
 VIPSHOME, OpenCV's package sets LD_LIBRARY_PATH; both grow the array, which moves it), CPython frees
 the array it borrowed and the whole process aborts ("munmap_chunk(): invalid pointer";
 python/cpython#149509, open). A first photo decoded while a voice was being converted did exactly
-that, about once in a hundred runs.
+that: 11 of 600 runs of the command line's prepare aborted on 3.13.
 
 So every child we start is handed a copy of the environment, and the libraries that edit it load
 under one lock, which a library's own child (imageio-ffmpeg's one check of its binary) also holds.
