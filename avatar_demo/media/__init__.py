@@ -11,16 +11,22 @@ app, the command line and a test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import ConfigError
 from ..core.text import Text
 from .audio import PreparedAudio, prepare_audio
+from .ffmpeg import ffmpeg_exe
 from .image import PreparedImage, prepare_image
+from .opencv import cv2
+from .vips_decode import load_vips
 
-__all__ = ["PreparedAudio", "PreparedImage", "PreparedMedia", "prepare_audio", "prepare_image", "prepare_media"]
+__all__ = ["PreparedAudio", "PreparedImage", "PreparedMedia", "prepare_audio", "prepare_image", "prepare_media",
+           "settle_environment"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +75,15 @@ async def prepare_media(
         raise failures[0]
     image_result, audio_result = results
     return PreparedMedia(image=image_result, audio=audio_result)  # type: ignore[arg-type]
+
+
+def settle_environment() -> None:
+    """Load now the libraries that edit the process environment as they load (libvips, OpenCV, the ffmpeg check).
+
+    For when code that is not ours is about to start a child with the inherited environment while our threads may
+    be preparing media (Gradio's share tunnel): see children.py. Everything else loads them on first use.
+    """
+    for load in (load_vips, cv2, ffmpeg_exe):
+        # A library that cannot load says so where it is used, in words the page shows.
+        with contextlib.suppress(ImportError, OSError, ConfigError):
+            load()

@@ -9,6 +9,8 @@ that: 11 of 600 runs of the command line's prepare aborted on 3.13.
 
 So every child we start is handed a copy of the environment, and the libraries that edit it load
 under one lock, which a library's own child (imageio-ffmpeg's one check of its binary) also holds.
+numpy's import edits it too (OPENBLAS_MAIN_FREE); Gradio and the face finder import it at module
+level, before any thread starts, and OpenCV's import of it holds the lock.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from ..core.text import Text
 from .children import environment_edits
 from .photo_header import damaged
 
-__all__ = ["VIPS_FORMATS", "decode_with_vips"]
+__all__ = ["VIPS_FORMATS", "decode_with_vips", "load_vips"]
 
 #: Pillow's format names whose libvips loaders stream (shrink-on-load for JPEG and WebP, row by
 #: row for PNG and TIFF); GIF is here for its palette handling, and is charged as a whole decode.
@@ -22,7 +22,8 @@ _LOADERS = ("jpegload", "pngload", "tiffload", "webpload", "gifload")
 
 
 @functools.cache
-def _vips() -> ModuleType:
+def load_vips() -> ModuleType:
+    """The pyvips module, libvips loaded and set up on the first call."""
     # Imported on first use: loading libvips is not something start-up should pay for. Its init sets VIPSHOME in
     # the process environment, so it loads under the environment lock (children.py).
     with environment_edits():
@@ -52,7 +53,7 @@ def decode_with_vips(src: Path, size: tuple[int, int], *, convert_profile: bool)
     `thumbnail` picks the decoder's own reduced scale (JPEG DCT scaling, WebP scaled decode) and
     streams PNG and TIFF rows, so a 64-megapixel file never exists at full size in memory.
     """
-    vips = _vips()
+    vips = load_vips()
     options = {"export_profile": "srgb"} if convert_profile else {}
     try:
         image = vips.Image.thumbnail(

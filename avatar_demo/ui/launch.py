@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 
 from ..app.config import load_settings
 from ..core.errors import ConfigError
+from ..media import settle_environment
 from ..policy import UploadLimiter
 from ..web.replica import ReplicaHeader
 from .examples import EXAMPLE_FILES
@@ -72,6 +73,10 @@ def launch(demo: gr.Blocks, **overrides: Any) -> None:
     # uvicorn would believe X-Forwarded-For from any local peer (a share tunnel, any process on this host);
     # the app reads that header itself, counting only the hops of proxies it trusts (AVATAR_PROXY_HOPS).
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "none")
+    if settings.share:
+        # Gradio starts its tunnel's binary with the inherited environment, which a library loading in another
+        # thread may be editing (a visitor's first photo): on Python 3.13 that aborts the process (media/children).
+        settle_environment()
     blocking = not overrides.pop("prevent_thread_lock", False)
     # Gradio's own hint for a public link names its launch(share=True); this app's way is its --share flag.
     ours = not settings.share and "quiet" not in overrides

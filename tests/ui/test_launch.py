@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,25 @@ def test_the_launch_message_names_the_apps_own_share_flag(tmp_path: Path, capsys
     printed = capsys.readouterr().out
     assert "Running on local URL" in printed and "`python app.py --share`" in printed
     assert "share=True" not in printed, printed
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["share link", "local"])
+def test_a_share_link_loads_the_libraries_that_edit_the_environment_before_gradio_starts(tmp_path: Path,
+                                                                                          share: bool) -> None:
+    """Gradio starts its share tunnel with the inherited environment (media/children.py): with a share link libvips
+    and OpenCV are loaded before Gradio's launch; a local run still loads them only when a photo needs them."""
+    code = f"""
+import json, os, sys
+import gradio as gr
+from avatar_demo.app.config import load_settings
+from avatar_demo.ui import build_demo, launch
+def launched(self, **options):
+    print(json.dumps([options.get("share"), "pyvips" in sys.modules, "cv2" in sys.modules]), flush=True)
+    os._exit(0)
+gr.Blocks.launch = launched
+launch(build_demo(load_settings({{"AVATAR_DATA_DIR": {str(tmp_path / 'data')!r}}}, share={share})), prevent_thread_lock=True)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [share, share, share]
