@@ -3,7 +3,8 @@
 Each job runs twice on the real job engine (DBOS on SQLite in a scratch folder): polling alone (no public address,
 so no callbacks), and with the gateway's callbacks reaching a real receiver (the app's route, here on loopback).
 Time is scaled by SCALE (the simulator's job length and the poll schedule alike) so the run takes
-seconds; figures are reported in unscaled seconds. Targets: ≤ 25 polls for 120 s, latency ≤ max(1 s, 10 % of age).
+seconds; figures are reported in unscaled seconds. Targets: latency ≤ max(1 s, 10 % of age) in both modes, and
+≤ 25 polls for 120 s with callbacks (polling alone needs about 34 for that latency: the schedule's floor).
 Run: python benchmarks/polling.py
 """
 
